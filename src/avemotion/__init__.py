@@ -1,0 +1,26 @@
+"""avemotion: emotion from faces and voices in video, offline, on a CPU.
+
+The public API::
+
+    from avemotion import SpeechAnalyzer, EMOTIONS
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import AvemotionError, MediaError, ModelError
+from .taxonomy import EMOTIONS, FACE_EMOTIONS, SPEECH_EMOTIONS
+
+
+def __getattr__(name: str):
+    # Heavy parts load on first use, so `import avemotion` stays fast.
+    if name in {"SpeechAnalyzer", "SpeechResult", "SpeechSegment"}:
+        from . import speech
+
+        return getattr(speech, name)
+    raise AttributeError(f"module 'avemotion' has no attribute {name!r}")
+
+
+__all__ = ["EMOTIONS", "FACE_EMOTIONS", "SPEECH_EMOTIONS", "AvemotionError", "MediaError", "ModelError",
+           "SpeechAnalyzer", "SpeechResult", "SpeechSegment"]

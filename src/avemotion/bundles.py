@@ -1,0 +1,110 @@
+"""Model bundles: an ONNX file and its card, which carries the preprocessing contract.
+
+A card (``NAME.json`` beside ``NAME.onnx``) says what the model expects and produces: its task,
+labels in output order, input kind and parameters (log-mel settings, image size, normalisation),
+the sha256 of the ONNX file, and how it was made and measured. Inference reads the contract
+from the card, so it cannot drift from what training used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from .errors import ModelError
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+
+
+def model_path(name: str) -> Path:
+    """Path of a file shipped in ``avemotion/models``."""
+    p = MODELS_DIR / name
+    if not p.exists():
+        raise ModelError(f"model file {name!r} is not installed in {MODELS_DIR}")
+    return p
+
+
+@dataclass
+class ModelBundle:
+    """An ONNX model with its card. Load with :meth:`load`; run with :attr:`session`."""
+
+    path: Path
+    card: dict = field(default_factory=dict)
+    threads: int | None = None
+
+    @classmethod
+    def load(cls, name_or_path: str | os.PathLike[str], threads: int | None = None, verify: bool = True) -> "ModelBundle":
+        """Load ``NAME`` from the shipped models or an explicit ``.onnx`` path (card beside it)."""
+        p = Path(name_or_path)
+        if p.suffix != ".onnx":
+            p = MODELS_DIR / f"{name_or_path}.onnx"
+        if not p.exists():
+            shipped = sorted(q.stem for q in MODELS_DIR.glob("*.onnx"))
+            raise ModelError(f"no model {str(name_or_path)!r}; shipped models: {', '.join(shipped)}")
+        card_path = p.with_suffix(".json")
+        if not card_path.exists():
+            raise ModelError("model card (.json beside the .onnx) is missing", p)
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"model card is not valid JSON ({exc.msg})", card_path) from None
+        bundle = cls(p, card, threads)
+        if verify and card.get("sha256") and bundle.sha256() != card["sha256"]:
+            raise ModelError("ONNX file does not match the sha256 in its card (corrupt or replaced)", p)
+        return bundle
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    @property
+    def name(self) -> str:
+        return self.card.get("name", self.path.stem)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.card["labels"])
+
+    @property
+    def input(self) -> dict:
+        return dict(self.card.get("input", {}))
+
+    @cached_property
+    def session(self):
+        """The onnxruntime session (created on first use)."""
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if self.threads:
+            opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        try:
+            return ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own unrelated classes
+            raise ModelError(f"cannot load ONNX model ({str(exc).splitlines()[0][:160]})", self.path) from None
+
+    @property
+    def input_name(self) -> str:
+        return self.session.get_inputs()[0].name
+
+    @cached_property
+    def output_name(self) -> str:
+        """The ``probabilities`` output if the graph names one, else its last output."""
+        names = [o.name for o in self.session.get_outputs()]
+        return "probabilities" if "probabilities" in names else names[-1]
+
+    def run(self, x):
+        """Run the model on one input array; returns its probabilities output."""
+        return self.session.run([self.output_name], {self.input_name: x})[0]
+
+
+def write_card(onnx_path: Path, card: dict) -> Path:
+    """Write ``card`` beside ``onnx_path``, filling in the file's sha256 and size."""
+    data = onnx_path.read_bytes()
+    card = {**card, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    out = onnx_path.with_suffix(".json")
+    out.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return out

@@ -1,0 +1,234 @@
+"""The ``avemotion`` command.
+
+Subcommands: ``speech`` (emotion in the voice of audio/video files), ``evaluate`` and ``train``
+(speaker-independent evaluation and training; ``train`` and the CNN need the ``train`` extra),
+``models`` (what ships). Every error about the user's input is one line on stderr naming the
+file; a batch goes on past a broken file and records it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import AvemotionError
+from .media import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEMO_SPEECH = DATA_DIR / "demo_speech.flac"
+
+
+def _err(msg: str) -> None:
+    print(f"avemotion: error: {msg}", file=sys.stderr)
+
+
+def expand_paths(paths: Sequence[str], exts: set[str]) -> list[Path]:
+    """Files named directly, plus the media files (by extension) inside named folders."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in exts))
+        else:
+            out.append(p)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# speech
+
+
+def cmd_speech(args: argparse.Namespace) -> int:
+    from .report.progress import progress_bar
+    from .speech import SpeechAnalyzer
+
+    paths = [str(DEMO_SPEECH)] if args.demo else args.paths
+    if not paths:
+        _err("give an audio or video file (or a folder), or --demo")
+        return 2
+    files = expand_paths(paths, AUDIO_EXTENSIONS | VIDEO_EXTENSIONS)
+    if not files:
+        _err(f"no audio or video files found in {', '.join(paths)}")
+        return 2
+    analyzer = SpeechAnalyzer(args.model, vad=not args.no_vad, max_segment=args.max_segment)
+    batch = len(files) > 1 or any(Path(p).is_dir() for p in paths)
+    failed = 0
+    with progress_bar("speech", total=len(files), enabled=batch) as advance:
+        for f in files:
+            try:
+                if args.plot and not batch:
+                    from .media import load_audio
+
+                    y = load_audio(f)
+                    result = analyzer.analyze(y, path=str(f))
+                else:
+                    result = analyzer.analyze_file(f)
+            except AvemotionError as exc:
+                failed += 1
+                if batch:
+                    print(json.dumps({"path": str(f), "error": exc.reason}), flush=True)
+                else:
+                    _err(str(exc))
+                advance()
+                continue
+            advance()
+            if batch:
+                print(json.dumps(result.to_dict()), flush=True)
+            elif args.json:
+                print(json.dumps(result.to_dict(), indent=2))
+            else:
+                _print_speech(result)
+            if args.plot and not batch:
+                from .report.plots import plot_speech
+
+                out = plot_speech(y, 16000, result, args.plot)
+                print(f"plot written to {out}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_speech(result) -> None:
+    from .report.tables import print_table, probability_table
+
+    head = f"{result.path}  ({result.duration:.1f} s, speech {result.speech_seconds:.1f} s, model {result.model})"
+    if not result.has_speech:
+        print(f"{head}\nno speech found: the voice lane has no emotion to report")
+        return
+    print(head)
+    print_table(probability_table({"voice": result.probabilities}))
+    if len(result.segments) > 1:
+        from rich.table import Table
+
+        from .report.tables import print_table as pt
+
+        t = Table(title="speech segments", title_justify="left")
+        for c in ("start", "end", "emotion", "p"):
+            t.add_column(c, justify="right" if c != "emotion" else "left")
+        for s in result.segments:
+            t.add_row(f"{s.start:.2f}", f"{s.end:.2f}", s.label, f"{s.probabilities[s.label]:.2f}")
+        pt(t)
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluate / train
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .datasets import read_corpus
+
+    if args.task != "speech":
+        _err(f"evaluate {args.task} is not available yet")
+        return 2
+    items = read_corpus(args.data, "speech", args.corpus)
+    out = Path(args.out)
+    if args.onnx:
+        from .speech.evaluate import evaluate_model
+
+        report = evaluate_model(items, args.onnx, out)
+    else:
+        from .training.speech import cross_validate_report
+
+        report = cross_validate_report(items, args.model, args.folds, args.seed, out, epochs=args.epochs)
+    m = report["metrics"]
+    print(json.dumps({k: m[k] for k in ("n", "unweighted_accuracy", "weighted_accuracy", "macro_f1")} |
+                     {"per_class_recall": m["per_class_recall"]}, indent=2))
+    print(f"written: {out / 'metrics.json'}, {out / 'confusion.png'}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .datasets import read_corpus
+
+    if args.task != "speech":
+        _err(f"train {args.task} is not available yet")
+        return 2
+    from .training.speech import train_and_export
+
+    items = read_corpus(args.data, "speech", args.corpus)
+    onnx = train_and_export(items, args.model, Path(args.out), seed=args.seed, epochs=args.epochs,
+                            cv_metrics=args.cv_metrics, name=args.name)
+    print(f"written: {onnx} and {onnx.with_suffix('.json')}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .bundles import MODELS_DIR
+
+    for card in sorted(MODELS_DIR.glob("*.json")):
+        c = json.loads(card.read_text())
+        metric = c.get("metrics", {}).get("headline", "")
+        print(f"{card.stem:20s} {c.get('task', ''):7s} {len(c.get('labels', []))} classes  {metric}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="avemotion", description="Emotion from faces and voices in video, offline.")
+    p.add_argument("--version", action="version", version=f"avemotion {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress of long work")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sp = sub.add_parser("speech", help="emotion in the voice of audio or video files")
+    sp.add_argument("paths", nargs="*", help="audio/video files or folders")
+    sp.add_argument("--demo", action="store_true", help="run on the bundled (synthesised) speech sample")
+    sp.add_argument("--json", action="store_true", help="print one JSON object (JSON Lines for several files)")
+    sp.add_argument("--plot", metavar="OUT.png", help="draw waveform, mel spectrogram and result (one file)")
+    sp.add_argument("--model", default="speech", help="shipped model name or .onnx path (default: speech)")
+    sp.add_argument("--no-vad", action="store_true", help="classify the whole signal, skip voice detection")
+    sp.add_argument("--max-segment", type=float, default=4.0, help="longest segment classified at once (s)")
+    sp.set_defaults(func=cmd_speech)
+
+    ev = sub.add_parser("evaluate", help="speaker-independent evaluation")
+    ev.add_argument("task", choices=["speech", "face"])
+    ev.add_argument("data", help="corpus folder or manifest CSV")
+    ev.add_argument("--model", default="cnn", choices=["cnn", "baseline"], help="model kind to cross-validate")
+    ev.add_argument("--onnx", help="instead of cross-validation, score this trained model on DATA")
+    ev.add_argument("--folds", type=int, default=6)
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--epochs", type=int, default=None, help="override the CNN's epochs")
+    ev.add_argument("--corpus", default=None, help="force a corpus reader (ravdess, cremad, tess, savee, emodb)")
+    ev.add_argument("--out", default="avemotion-out/eval", help="folder for metrics.json and confusion.png")
+    ev.set_defaults(func=cmd_evaluate)
+
+    tr = sub.add_parser("train", help="train a model and export it to ONNX (needs the train extra)")
+    tr.add_argument("task", choices=["speech", "face"])
+    tr.add_argument("data")
+    tr.add_argument("--model", default="cnn", choices=["cnn", "baseline"])
+    tr.add_argument("--out", default="avemotion-out/models")
+    tr.add_argument("--name", default=None, help="file name of the model (default: speech or speech_baseline)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--epochs", type=int, default=None)
+    tr.add_argument("--corpus", default=None)
+    tr.add_argument("--cv-metrics", default=None, help="metrics.json from `evaluate` to put into the card")
+    tr.set_defaults(func=cmd_train)
+
+    md = sub.add_parser("models", help="list the shipped models")
+    md.set_defaults(func=cmd_models)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.func(args) or 0)
+    except AvemotionError as exc:
+        _err(str(exc))
+        return 2
+    except ModuleNotFoundError as exc:
+        _err(f"{exc.name} is not installed; `pip install 'avemotion[train]'` for training")
+        return 2
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

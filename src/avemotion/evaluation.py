@@ -1,0 +1,76 @@
+"""Scoring predictions: the metrics every avemotion evaluation reports, and the confusion plot.
+
+Unweighted accuracy (UA, the mean of per-class recalls; what speech-emotion papers report),
+weighted accuracy (WA, plain accuracy), macro-F1 and per-class recall, from scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def score(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict:
+    """Metrics for integer predictions over ``labels`` (index i = labels[i])."""
+    from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,
+                                 recall_score)
+
+    idx = list(range(len(labels)))
+    present = sorted(set(int(v) for v in y_true))
+    recalls = recall_score(y_true, y_pred, labels=idx, average=None, zero_division=0)
+    return {
+        "n": int(len(y_true)),
+        "unweighted_accuracy": round(float(balanced_accuracy_score(y_true, y_pred)), 4),
+        "weighted_accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+        "macro_f1": round(float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)), 4),
+        "per_class_recall": {labels[i]: round(float(recalls[i]), 4) for i in present},
+        "labels": list(labels),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=idx).tolist(),
+    }
+
+
+def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path: str | os.PathLike[str],
+                   title: str = "") -> Path:
+    """Save a row-normalised confusion matrix (recall per true class) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = np.asarray(matrix, dtype=float)
+    keep = [i for i in range(len(labels)) if m[i].sum() > 0 or m[:, i].sum() > 0]
+    m = m[np.ix_(keep, keep)]
+    names = [labels[i] for i in keep]
+    norm = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(names), 0.8 + 0.7 * len(names)), dpi=110)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, f"{norm[i, j]:.2f}\n({int(m[i, j])})", ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_json(obj: dict, path: str | os.PathLike[str]) -> Path:
+    """Write JSON atomically (temp file, then rename), so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path

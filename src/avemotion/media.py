@@ -1,0 +1,278 @@
+"""Reading media: audio to 16 kHz mono float32, video frames at a target rate, still images.
+
+Decoding goes through PyAV (FFmpeg), so any container FFmpeg reads works: mp4, mov, mkv, webm,
+avi, mp3, m4a, ogg, flac, wav. Plain audio files take the faster libsndfile path first. Nothing
+here holds a whole video in memory: frames are yielded one at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MediaError
+
+#: The sample rate every speech model in avemotion works at.
+SAMPLE_RATE = 16000
+#: Extensions treated as still images rather than video.
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+AUDIO_EXTENSIONS = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".m4a", ".aac", ".opus", ".wma", ".aiff", ".aif"}
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"}
+MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a file holds, from its container header (no decoding)."""
+
+    path: str
+    kind: str  # "video", "audio" or "image"
+    duration: float | None
+    has_video: bool
+    has_audio: bool
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+
+
+def check_file(path: str | os.PathLike[str]) -> Path:
+    """Fail with one clear line if ``path`` is missing, a folder, or empty."""
+    p = Path(path)
+    if not p.exists():
+        raise MediaError("no such file", p)
+    if p.is_dir():
+        raise MediaError("is a folder, not a media file", p)
+    if p.stat().st_size == 0:
+        raise MediaError("file is empty (0 bytes)", p)
+    return p
+
+
+def _open(path: Path):
+    import av
+
+    try:
+        return av.open(str(path))
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:  # pragma: no branch
+        raise MediaError(f"not a readable media file ({_short(exc)})", path) from None
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:160] or type(exc).__name__
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Describe a media file: kind, duration, streams (reads only the header)."""
+    p = check_file(path)
+    if p.suffix.lower() in IMAGE_EXTENSIONS:
+        return MediaInfo(str(p), "image", None, True, False)
+    with _open(p) as container:
+        vs = [s for s in container.streams.video if s.frames != 1 or s.duration]
+        as_ = list(container.streams.audio)
+        duration = float(container.duration / 1_000_000) if container.duration else None
+        if not vs and not as_:
+            raise MediaError("has neither a video nor an audio stream", p)
+        v = vs[0] if vs else None
+        a = as_[0] if as_ else None
+        fps = float(v.average_rate) if v is not None and v.average_rate else None
+        kind = "video" if v is not None else "audio"
+        if v is not None and (duration is None or duration == 0) and (v.frames or 0) <= 1:
+            kind = "image"
+        return MediaInfo(
+            str(p), kind, duration, v is not None, a is not None,
+            width=v.codec_context.width if v is not None else None,
+            height=v.codec_context.height if v is not None else None,
+            fps=fps,
+            sample_rate=a.codec_context.sample_rate if a is not None else None,
+            channels=a.codec_context.channels if a is not None else None,
+        )
+
+
+def load_audio(path: str | os.PathLike[str], sr: int = SAMPLE_RATE, *, normalize: bool = True,
+               max_seconds: float | None = None) -> np.ndarray:
+    """Decode any audio file or a video's audio track to mono float32 at ``sr`` Hz.
+
+    ``normalize`` applies :func:`normalize_loudness`, so quiet and loud recordings look alike
+    to the models. Raises :class:`MediaError` for unreadable files, files without an audio
+    track, and tracks with no samples.
+    """
+    p = check_file(path)
+    y = _load_soundfile(p, sr, max_seconds)
+    if y is None:
+        y = _load_pyav(p, sr, max_seconds)
+    if y.size == 0:
+        raise MediaError("audio track holds no samples (zero length)", p)
+    if not np.all(np.isfinite(y)):
+        y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    return normalize_loudness(y) if normalize else y
+
+
+def _load_soundfile(p: Path, sr: int, max_seconds: float | None) -> np.ndarray | None:
+    if p.suffix.lower() not in {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}:
+        return None
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(p)) as f:
+            frames = -1 if max_seconds is None else int(max_seconds * f.samplerate)
+            data = f.read(frames=frames, dtype="float32", always_2d=True)
+            native = f.samplerate
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        return None  # let FFmpeg try; it reads more variants and words its errors
+    y = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    return resample(y, native, sr)
+
+
+def resample(y: np.ndarray, orig_sr: int, sr: int) -> np.ndarray:
+    """High-quality (soxr) resampling; a no-op when the rates already match."""
+    if orig_sr == sr or y.size == 0:
+        return np.ascontiguousarray(y, dtype=np.float32)
+    import librosa
+
+    return librosa.resample(y, orig_sr=orig_sr, target_sr=sr, res_type="soxr_hq").astype(np.float32)
+
+
+def _load_pyav(p: Path, sr: int, max_seconds: float | None) -> np.ndarray:
+    import av
+
+    with _open(p) as container:
+        if not container.streams.audio:
+            raise MediaError("has no audio track", p)
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+        chunks: list[np.ndarray] = []
+        limit = None if max_seconds is None else int(max_seconds * sr)
+        got = 0
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+                    got += chunks[-1].size
+                if limit is not None and got >= limit:
+                    break
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except av.FFmpegError as exc:
+            if not chunks:
+                raise MediaError(f"audio track cannot be decoded ({_short(exc)})", p) from None
+    y = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    return y[:limit] if limit is not None else y
+
+
+def normalize_loudness(y: np.ndarray, target_dbfs: float = -23.0, gate_dbfs: float = -60.0) -> np.ndarray:
+    """Scale a signal so its active (gated) RMS level sits at ``target_dbfs``.
+
+    The level is measured over 50 ms blocks louder than ``gate_dbfs`` (so pauses do not count),
+    in the spirit of EBU R128 gating. Silence stays silence: a signal with no block above the
+    gate is returned unchanged. The gain is capped so that no sample clips.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    block = 800  # 50 ms at 16 kHz; fine at other rates too, it only sets the gate resolution
+    n = y.size // block
+    if n == 0:
+        blocks = y[None, :]
+    else:
+        blocks = y[: n * block].reshape(n, block)
+    power = np.mean(blocks.astype(np.float64) ** 2, axis=1)
+    active = power[power > 10 ** (gate_dbfs / 10)]
+    if active.size == 0:
+        return y
+    level = 10 * np.log10(active.mean())
+    gain = 10 ** ((target_dbfs - level) / 20)
+    peak = float(np.max(np.abs(y))) or 1.0
+    gain = min(gain, 0.99 / peak)
+    return (y * gain).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded video frame: its time in seconds and its pixels (BGR, uint8, HxWx3)."""
+
+    index: int
+    time: float
+    image: np.ndarray
+
+
+def iter_frames(path: str | os.PathLike[str], fps: float | None = 5.0, *,
+                max_side: int | None = None) -> Iterator[Frame]:
+    """Yield frames of a video at about ``fps`` frames a second (None: every frame).
+
+    Frames are picked by their presentation time, so variable-frame-rate files sample evenly.
+    ``max_side`` shrinks frames whose longer side is larger (detection does not need 4K).
+    Only one frame is held at a time.
+    """
+    p = check_file(path)
+    if p.suffix.lower() in IMAGE_EXTENSIONS:
+        yield Frame(0, 0.0, read_image(p))
+        return
+    import av
+
+    with _open(p) as container:
+        if not container.streams.video:
+            raise MediaError("has no video track", p)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        step = None if not fps else 1.0 / fps
+        next_t = 0.0
+        index = 0
+        base = stream.time_base or Fraction(1, 1000)
+        start = float(stream.start_time * base) if stream.start_time is not None else 0.0
+        try:
+            for frame in container.decode(stream):
+                t = float(frame.pts * base) - start if frame.pts is not None else index / (fps or 25)
+                if step is not None and t + 1e-6 < next_t:
+                    continue
+                image = _frame_to_bgr(frame, max_side)
+                yield Frame(index, max(t, 0.0), image)
+                index += 1
+                if step is not None:
+                    next_t = (int(max(t, 0.0) / step + 1e-6) + 1) * step
+        except av.FFmpegError as exc:
+            if index == 0:
+                raise MediaError(f"video track cannot be decoded ({_short(exc)})", p) from None
+
+
+def _frame_to_bgr(frame, max_side: int | None) -> np.ndarray:
+    w, h = frame.width, frame.height
+    if max_side and max(w, h) > max_side:
+        scale = max_side / max(w, h)
+        w, h = max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2)
+        return frame.reformat(width=w, height=h, format="bgr24").to_ndarray()
+    return frame.to_ndarray(format="bgr24")
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file as BGR uint8 (HxWx3), whatever its depth or channels.
+
+    16-bit images are scaled to 8 bits, alpha is composited on white, grey becomes 3-channel.
+    """
+    import cv2
+
+    p = check_file(path)
+    data = np.fromfile(str(p), dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise MediaError("not a readable image (unknown format or corrupt data)", p)
+    if img.size == 0 or min(img.shape[:2]) < 1:
+        raise MediaError("image has no pixels", p)
+    if img.dtype == np.uint16:
+        img = (img / 257.0).round().astype(np.uint8)
+    elif img.dtype in (np.float32, np.float64):
+        img = np.clip(img * (255.0 if img.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif img.shape[2] == 4:
+        alpha = img[:, :, 3:4].astype(np.float32) / 255.0
+        img = (img[:, :, :3].astype(np.float32) * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
+    elif img.shape[2] == 1:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(img)

@@ -1,0 +1,1 @@
+"""Turning results into things people read: tables, JSON, CSV, plots, annotated video, HTML."""
