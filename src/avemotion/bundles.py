@@ -68,10 +68,6 @@ class ModelBundle:
     def labels(self) -> list[str]:
         return list(self.card["labels"])
 
-    @property
-    def input(self) -> dict:
-        return dict(self.card.get("input", {}))
-
     @cached_property
     def session(self):
         """The onnxruntime session (created on first use)."""
@@ -97,8 +93,12 @@ class ModelBundle:
         return "probabilities" if "probabilities" in names else names[-1]
 
     def run(self, x):
-        """Run the model on one input array; returns its probabilities output."""
+        """Run a one-input model on an array; returns its probabilities output."""
         return self.session.run([self.output_name], {self.input_name: x})[0]
+
+    def run_feeds(self, feeds: dict):
+        """Run the model on named inputs (for models with several); returns its probabilities output."""
+        return self.session.run([self.output_name], feeds)[0]
 
 
 def write_card(onnx_path: Path, card: dict) -> Path:

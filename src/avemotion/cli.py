@@ -187,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="speaker-independent evaluation")
     ev.add_argument("task", choices=["speech", "face"])
     ev.add_argument("data", help="corpus folder or manifest CSV")
-    ev.add_argument("--model", default="cnn", choices=["cnn", "baseline"], help="model kind to cross-validate")
+    ev.add_argument("--model", default="ensemble", choices=["ensemble", "cnn", "linear", "baseline"],
+                    help="model kind to cross-validate (default: ensemble, the shipped kind)")
     ev.add_argument("--onnx", help="instead of cross-validation, score this trained model on DATA")
     ev.add_argument("--folds", type=int, default=6)
     ev.add_argument("--seed", type=int, default=0)
@@ -199,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a model and export it to ONNX (needs the train extra)")
     tr.add_argument("task", choices=["speech", "face"])
     tr.add_argument("data")
-    tr.add_argument("--model", default="cnn", choices=["cnn", "baseline"])
+    tr.add_argument("--model", default="ensemble", choices=["ensemble", "cnn", "linear", "baseline"])
     tr.add_argument("--out", default="avemotion-out/models")
     tr.add_argument("--name", default=None, help="file name of the model (default: speech or speech_baseline)")
     tr.add_argument("--seed", type=int, default=0)

@@ -25,7 +25,7 @@ from ..bundles import ModelBundle
 from ..errors import AvemotionError
 from ..media import SAMPLE_RATE, load_audio
 from ..taxonomy import as_dict
-from .features import LogMelConfig, seed_features, speech_log_mel
+from .features import LogMelConfig, functional_features, seed_features, speech_log_mel
 from .vad import VADConfig, speech_probabilities, speech_segments
 
 DEFAULT_MODEL = "speech"
@@ -97,24 +97,34 @@ class SpeechAnalyzer:
         if self.bundle.card.get("task") != "speech":
             raise AvemotionError(f"model {self.bundle.name!r} is not a speech model", self.bundle.path)
         self.labels = self.bundle.labels
-        self.kind = self.bundle.input.get("kind", "logmel")
-        self.logmel = LogMelConfig.from_dict(self.bundle.input) if self.kind == "logmel" else None
+        self.inputs: dict[str, dict] = self.bundle.card.get("inputs") or {}
+        unknown = {spec.get("kind") for spec in self.inputs.values()} - {"logmel", "functionals", "seed"}
+        if not self.inputs or unknown:
+            raise AvemotionError(f"model card names no usable inputs ({unknown or 'none'})", self.bundle.path)
         self.vad = vad
         self.vad_config = vad_config
         self.max_segment = max_segment
 
     # -- signals -------------------------------------------------------------------------------
 
+    def features(self, y: np.ndarray) -> dict[str, np.ndarray]:
+        """The model's inputs for one stretch of 16 kHz speech, computed as its card says."""
+        feeds = {}
+        for name, spec in self.inputs.items():
+            if spec["kind"] == "logmel":
+                m = speech_log_mel(y, LogMelConfig.from_dict(spec))
+                if m.shape[1] < MIN_FRAMES:
+                    m = np.tile(m, (1, int(np.ceil(MIN_FRAMES / m.shape[1]))))
+                feeds[name] = m[None, None]
+            elif spec["kind"] == "functionals":
+                feeds[name] = functional_features(y)[None, :]
+            else:
+                feeds[name] = seed_features(y)[None, :]
+        return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in feeds.items()}
+
     def predict(self, y: np.ndarray) -> np.ndarray:
         """Probabilities over :attr:`labels` for one stretch of 16 kHz speech."""
-        if self.kind == "seed":
-            x = seed_features(y)[None, :]
-        else:
-            m = speech_log_mel(y, self.logmel)
-            if m.shape[1] < MIN_FRAMES:
-                m = np.tile(m, (1, int(np.ceil(MIN_FRAMES / m.shape[1]))))
-            x = m[None, None]
-        return np.asarray(self.bundle.run(x.astype(np.float32))[0], dtype=np.float32)
+        return np.asarray(self.bundle.run_feeds(self.features(y))[0], dtype=np.float32)
 
     def analyze(self, y: np.ndarray, sr: int = SAMPLE_RATE, path: str | None = None) -> SpeechResult:
         """Find speech in a mono signal and classify each segment and the whole."""

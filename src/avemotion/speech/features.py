@@ -105,6 +105,171 @@ def speech_log_mel(y: np.ndarray, cfg: LogMelConfig = LogMelConfig()) -> np.ndar
     return log_mel(trim_silence(y), cfg)
 
 
+def _functionals(x: np.ndarray) -> np.ndarray:
+    """mean, std, 10th/50th/90th percentile of each row of (D, T) → (D*5,)."""
+    q = np.percentile(x, [10, 50, 90], axis=1)
+    return np.concatenate([x.mean(axis=1), x.std(axis=1), q[0], q[1], q[2]])
+
+
+def stats_features(y: np.ndarray, cfg: LogMelConfig = LogMelConfig()) -> np.ndarray:
+    """Utterance statistics for classical classifiers: spectral shape, its motion, pitch and energy.
+
+    From the trimmed signal: per-band mean and std of log-mel (with the utterance's mean spectrum
+    removed from the std part), MFCC and delta-MFCC mean and std, functionals of spectral
+    centroid, flatness, roll-off, zero-crossing rate, frame energy, and of pitch in semitones
+    around the utterance's median (so they describe intonation, not the speaker's register).
+    """
+    import librosa
+
+    y = trim_silence(y)
+    y = _at_least(y, 4000)
+    lm = log_mel(y, cfg)  # (64, T)
+    mfcc = librosa.feature.mfcc(S=lm, n_mfcc=20)
+    d_mfcc = librosa.feature.delta(mfcc, width=5, mode="nearest")
+    d_lm = librosa.feature.delta(lm, width=5, mode="nearest")
+    spec = np.abs(librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length))
+    centroid = librosa.feature.spectral_centroid(S=spec, sr=cfg.sample_rate) / 1000.0
+    flatness = np.log(librosa.feature.spectral_flatness(S=spec) + 1e-6)
+    rolloff = librosa.feature.spectral_rolloff(S=spec, sr=cfg.sample_rate) / 1000.0
+    zcr = librosa.feature.zero_crossing_rate(y, frame_length=cfg.win_length, hop_length=cfg.hop_length)
+    rms = librosa.feature.rms(S=spec, frame_length=cfg.n_fft)
+    energy = 20 * np.log10(rms + 1e-5)
+    n = min(centroid.shape[1], zcr.shape[1], energy.shape[1])
+    shape = np.vstack([centroid[:, :n], flatness[:, :n], rolloff[:, :n], zcr[:, :n], energy[:, :n]])
+    f0 = librosa.yin(y, fmin=60, fmax=500, sr=cfg.sample_rate, frame_length=1024, hop_length=cfg.hop_length)
+    m = min(f0.size, energy.shape[1])
+    voiced = energy[0, :m] > (energy[0, :m].max() - 25)
+    semis = 12 * np.log2(f0[:m][voiced] / np.median(f0[:m][voiced])) if voiced.sum() >= 3 else np.zeros(3)
+    pitch = np.array([semis.std(), np.percentile(semis, 90) - np.percentile(semis, 10),
+                      np.abs(np.diff(semis)).mean() if semis.size > 1 else 0.0, voiced.mean(),
+                      np.log2(np.median(f0[:m][voiced])) if voiced.sum() >= 3 else 7.0])
+    en = energy[0]
+    dyn = np.array([en.std(), np.percentile(en, 90) - np.percentile(en, 10), np.abs(np.diff(en)).mean(),
+                    np.log(y.size / cfg.sample_rate)])
+    return np.concatenate([
+        lm.mean(axis=1) - lm.mean(), lm.std(axis=1), d_lm.std(axis=1),
+        mfcc.mean(axis=1), mfcc.std(axis=1), d_mfcc.std(axis=1),
+        _functionals(shape), pitch, dyn,
+    ]).astype(np.float32)
+
+
+# --- a large functional set (ComParE-like), written with numpy and librosa -------------------
+
+#: Names of the functionals :func:`functionals` computes for every low-level descriptor.
+FUNCTIONALS = ("mean", "std", "skew", "kurtosis", "p01", "p10", "p25", "p50", "p75", "p90", "p99",
+               "iqr", "range", "slope", "resid", "up25", "up50", "up75", "argmax", "argmin")
+#: Frame descriptors in :func:`functional_features` (64 mel + 20 MFCC + 17 spectral/prosodic).
+N_DESCRIPTORS = 101
+FUNCTIONAL_DIM = 2 * N_DESCRIPTORS * len(FUNCTIONALS)  # 4040
+
+
+def functionals(x: np.ndarray) -> np.ndarray:
+    """Twenty statistics of each row of ``x`` (D, T) over time → (D, 20).
+
+    Moments, percentiles and their ranges, the slope and residual of a linear fit, the fraction
+    of time above 25/50/75 % of the row's (p01..p99) range, and where its max and min fall.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    d, t = x.shape
+    mean = x.mean(axis=1, keepdims=True)
+    c = x - mean
+    var = (c ** 2).mean(axis=1)
+    std = np.sqrt(var) + 1e-8
+    skew = (c ** 3).mean(axis=1) / std ** 3
+    kurt = (c ** 4).mean(axis=1) / std ** 4 - 3
+    q = np.percentile(x, [1, 10, 25, 50, 75, 90, 99], axis=1)  # (7, D)
+    rng = q[6] - q[0]
+    tt = np.linspace(-1, 1, t) if t > 1 else np.zeros(1)
+    denom = float((tt ** 2).sum()) or 1.0
+    slope = (c * tt).sum(axis=1) / denom
+    resid = np.sqrt(((c - slope[:, None] * tt) ** 2).mean(axis=1))
+    ups = [((x - q[0][:, None]) > f * rng[:, None]).mean(axis=1) for f in (0.25, 0.5, 0.75)]
+    pos = np.linspace(0, 1, t) if t > 1 else np.zeros(1)
+    out = np.stack([mean[:, 0], std, skew, kurt, *q, q[4] - q[2], rng, slope, resid, *ups,
+                    pos[x.argmax(axis=1)], pos[x.argmin(axis=1)]], axis=1)
+    return np.nan_to_num(out).astype(np.float32)
+
+
+def _pitch_and_voicing(y: np.ndarray, sr: int, hop: int, frame: int = 1024,
+                       fmin: float = 60.0, fmax: float = 500.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame F0 (Hz) and voicing (peak normalised autocorrelation), one FFT pass.
+
+    The autocorrelation of each windowed frame comes from the inverse FFT of its power spectrum;
+    its highest peak between the lags of ``fmax`` and ``fmin`` gives the period, and that peak's
+    height relative to lag 0 says how periodic (voiced) the frame is.
+    """
+    import librosa
+
+    frames = librosa.util.frame(np.pad(y, frame // 2), frame_length=frame, hop_length=hop).T  # (T, frame)
+    frames = frames * np.hanning(frame)[None, :]
+    spec = np.fft.rfft(frames, n=2 * frame, axis=1)
+    ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, :frame]
+    win_ac = np.fft.irfft(np.abs(np.fft.rfft(np.hanning(frame), n=2 * frame)) ** 2)[:frame]
+    ac = ac / np.maximum(win_ac[None, :], 1e-9)  # undo the window's own taper
+    lo, hi = int(sr / fmax), int(sr / fmin)
+    seg = ac[:, lo:hi]
+    lag = seg.argmax(axis=1) + lo
+    voicing = seg.max(axis=1) / np.maximum(ac[:, 0], 1e-9)
+    return (sr / lag).astype(np.float32), np.clip(voicing, 0, 1).astype(np.float32)
+
+
+def functional_features(y: np.ndarray, cfg: LogMelConfig = LogMelConfig()) -> np.ndarray:
+    """A large functional set in the spirit of ComParE: 101 descriptors and their deltas × 20.
+
+    Descriptors per 10 ms frame of the trimmed signal: 64 log-mel bands (with the utterance's
+    mean level removed), 20 MFCC, spectral centroid, spread, flatness, roll-off (25/50/75/90 %),
+    flux, entropy, skewness, kurtosis, slope, low/high band energy ratio, frame energy, zero-
+    crossing rate, voicing, and pitch in semitones (voiced frames only, around the utterance's
+    median, so it describes intonation rather than the speaker's register). Each descriptor and
+    its delta is summarised by :func:`functionals`: 4,040 numbers.
+    """
+    import librosa
+
+    sr, hop = cfg.sample_rate, cfg.hop_length
+    y = _at_least(trim_silence(y), 4000)
+    spec = librosa.stft(y, n_fft=cfg.n_fft, hop_length=hop, win_length=cfg.win_length)
+    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+    if cfg not in _MEL_BASIS:
+        log_mel(y[:cfg.n_fft], cfg)  # fills the cached filter bank
+    lm = np.log(_MEL_BASIS[cfg] @ power + 1e-6)
+    lm_rel = lm - lm.mean()
+    mfcc = librosa.feature.mfcc(S=lm, n_mfcc=20)
+    mag = np.sqrt(power) + 1e-10
+    freqs = np.linspace(0, sr / 2, power.shape[0])[:, None] / 1000.0
+    p = mag / mag.sum(axis=0, keepdims=True)
+    centroid = (freqs * p).sum(axis=0)
+    spread = np.sqrt(((freqs - centroid) ** 2 * p).sum(axis=0))
+    skewness = ((freqs - centroid) ** 3 * p).sum(axis=0) / (spread ** 3 + 1e-9)
+    kurtosis = ((freqs - centroid) ** 4 * p).sum(axis=0) / (spread ** 4 + 1e-9)
+    entropy = -(p * np.log(p)).sum(axis=0)
+    flatness = np.log(np.exp(np.log(mag).mean(axis=0)) / mag.mean(axis=0))
+    cum = np.cumsum(power, axis=0) / (power.sum(axis=0, keepdims=True) + 1e-10)
+    rolloffs = [freqs[np.minimum((cum < r).sum(axis=0), power.shape[0] - 1), 0] for r in (0.25, 0.5, 0.75, 0.9)]
+    flux = np.r_[0.0, np.sqrt((np.diff(p, axis=1) ** 2).sum(axis=0))]
+    logmag = np.log(mag)
+    fc = freqs[:, 0] - freqs[:, 0].mean()
+    slope = (fc[:, None] * (logmag - logmag.mean(axis=0))).sum(axis=0) / (fc ** 2).sum()
+    f = freqs[:, 0]
+    low = power[(f >= 0.05) & (f < 1.0)].sum(axis=0)
+    high = power[(f >= 1.0) & (f < 8.0)].sum(axis=0)
+    ratio = np.log((high + 1e-10) / (low + 1e-10))
+    energy = np.log(power.sum(axis=0) + 1e-10)
+    zcr = librosa.feature.zero_crossing_rate(y, frame_length=cfg.win_length, hop_length=hop)[0]
+    f0, voicing = _pitch_and_voicing(y, sr, hop)
+    t = min(lm.shape[1], zcr.size, f0.size)
+    voiced = (voicing[:t] > 0.5) & (energy[:t] > energy[:t].max() - 12)
+    if voiced.sum() >= 3:
+        semis = 12 * np.log2(f0[:t] / np.median(f0[:t][voiced]))
+        semis = np.where(voiced, semis, 0.0)  # unvoiced frames sit at the median
+    else:
+        semis = np.zeros(t)
+    lld = np.vstack([lm_rel[:, :t], mfcc[:, :t], centroid[:t], spread[:t], flatness[:t], *[r[:t] for r in rolloffs],
+                     flux[:t], entropy[:t], skewness[:t], kurtosis[:t], slope[:t], ratio[:t], energy[:t],
+                     zcr[:t], voicing[:t], semis]).astype(np.float32)
+    delta = librosa.feature.delta(lld, width=5, mode="nearest") if t >= 5 else np.zeros_like(lld)
+    return np.concatenate([functionals(lld).ravel(), functionals(delta).ravel()])
+
+
 def _at_least(y: np.ndarray, n: int) -> np.ndarray:
     y = np.asarray(y, dtype=np.float32)
     return y if y.size >= n else np.pad(y, (0, n - y.size))
@@ -116,6 +281,8 @@ def _at_least(y: np.ndarray, n: int) -> np.ndarray:
 FEATURE_KINDS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "seed": seed_features,
     "logmel": speech_log_mel,
+    "stats": stats_features,
+    "functionals": functional_features,
 }
 
 

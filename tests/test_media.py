@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+from avemotion.errors import MediaError
+from avemotion.media import load_audio, normalize_loudness, probe
+
+from .conftest import CLIPS, need, voice_like
+
+
+def _encode(path, y, sr, codec, layout="stereo", fmt="fltp"):
+    """Write audio with PyAV (FFmpeg), e.g. an 8 kHz stereo MP3."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=sr, layout=layout)
+        data = np.stack([y, y]) if layout == "stereo" else y[None]
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data, dtype=np.float32), format=fmt, layout=layout)
+        frame.sample_rate = sr
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def test_8khz_stereo_mp3_comes_out_16k_mono(tmp_path):
+    y = voice_like(2.0, 8000)
+    p = tmp_path / "clip.mp3"
+    _encode(p, y, 8000, "mp3")
+    out = load_audio(p)
+    assert out.ndim == 1 and out.dtype == np.float32
+    assert abs(out.size / 16000 - 2.0) < 0.15
+
+
+def test_loudness_normalisation_levels_quiet_and_loud():
+    y = voice_like(1.0)
+    quiet, loud = normalize_loudness(y * 0.01), normalize_loudness(y * 0.5)
+    assert np.sqrt(np.mean(quiet ** 2)) == pytest.approx(np.sqrt(np.mean(loud ** 2)), rel=0.1)
+    assert np.max(np.abs(normalize_loudness(y))) <= 0.99
+    silence = np.zeros(16000, np.float32)
+    assert np.array_equal(normalize_loudness(silence), silence)
+
+
+def test_wav_resampled_and_downmixed(write_wav):
+    y = voice_like(1.0, 44100)
+    p = write_wav("stereo44.wav", np.stack([y, y], axis=1), 44100)
+    out = load_audio(p, normalize=False)
+    assert abs(out.size - 16000) <= 2
+    assert np.max(np.abs(out)) == pytest.approx(np.max(np.abs(y)), rel=0.1)
+
+
+@pytest.mark.parametrize("content,match", [(b"", "empty"), (b"this is not audio at all\n" * 4, "not a readable media file")])
+def test_bad_files_raise_one_line(tmp_path, content, match):
+    p = tmp_path / "bad.wav"
+    p.write_bytes(content)
+    with pytest.raises(MediaError, match=match) as info:
+        load_audio(p)
+    assert "\n" not in str(info.value) and str(p) in str(info.value)
+
+
+def test_zero_length_audio(write_wav):
+    p = write_wav("zero.wav", np.zeros(0, np.float32))
+    with pytest.raises(MediaError, match="zero length|no samples|not a readable"):
+        load_audio(p)
+
+
+def test_video_audio_track_and_probe():
+    clip = need(CLIPS / "face_noface.mov")
+    info = probe(clip)
+    assert info.kind == "video" and info.has_audio and info.has_video
+    y = load_audio(clip)
+    assert y.size > 16000
+
+
+def test_missing_file():
+    with pytest.raises(MediaError, match="no such file"):
+        load_audio("/nonexistent/x.wav")
