@@ -60,3 +60,40 @@ def test_train_command_writes_model_and_card(tmp_path, write_wav):
     assert card["task"] == "speech" and card["data"]["speakers"] == 4 and len(card["sha256"]) == 64
     p = SpeechAnalyzer(out / "speech_baseline.onnx", vad=False).predict(voice_like(1.0))
     assert p.shape == (8,)
+
+
+def test_cnn_training_is_repeatable():
+    from avemotion.training.speech import CNNConfig, predict_cnn, train_cnn
+
+    rng = np.random.default_rng(1)
+    mels = [rng.standard_normal((64, 120)).astype(np.float32) for _ in range(12)]
+    labels = rng.integers(0, 8, 12)
+    cfg = CNNConfig(epochs=2, batch_size=6, crop_frames=64)
+    a = predict_cnn(train_cnn(mels, labels, cfg), mels[:3])
+    b = predict_cnn(train_cnn(mels, labels, cfg), mels[:3])
+    np.testing.assert_array_equal(a, b)
+
+
+def test_ensemble_onnx_averages_its_members(tmp_path):
+    import onnx
+
+    from avemotion.bundles import ModelBundle, write_card
+    from avemotion.speech.features import FUNCTIONAL_DIM
+    from avemotion.training.speech import (CNNConfig, average_onnx, export_cnn, make_linear, predict_cnn,
+                                           sklearn_to_onnx, train_cnn)
+
+    rng = np.random.default_rng(2)
+    mels = [rng.standard_normal((64, 100)).astype(np.float32) for _ in range(16)]
+    feats = rng.standard_normal((16, FUNCTIONAL_DIM)).astype(np.float32)
+    y = np.arange(16) % 8
+    net = train_cnn(mels, y, CNNConfig(epochs=1, batch_size=8, crop_frames=64))
+    lin = make_linear().fit(feats, y)
+    export_cnn(net, tmp_path / "cnn.onnx")
+    merged = average_onnx({"cnn": onnx.load(str(tmp_path / "cnn.onnx")),
+                           "linear": sklearn_to_onnx(lin, FUNCTIONAL_DIM, "functionals")}, {"cnn": 1.0, "linear": 1.0})
+    path = tmp_path / "ens.onnx"
+    path.write_bytes(merged.SerializeToString())
+    write_card(path, {"name": "ens", "task": "speech", "labels": list("abcdefgh")})
+    got = ModelBundle.load(path).run_feeds({"logmel": mels[0][None, None], "functionals": feats[:1]})[0]
+    want = (predict_cnn(net, [mels[0]])[0] + lin.predict_proba(feats[:1])[0]) / 2
+    np.testing.assert_allclose(got, want, atol=1e-4)

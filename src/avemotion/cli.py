@@ -120,11 +120,20 @@ def _print_speech(result) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .datasets import read_corpus
 
-    if args.task != "speech":
-        _err(f"evaluate {args.task} is not available yet")
-        return 2
-    items = read_corpus(args.data, "speech", args.corpus)
     out = Path(args.out)
+    if args.task == "face":
+        from .face.evaluate import evaluate_faces
+
+        report = evaluate_faces(args.data, args.onnx or "face", out)
+        m = report["metrics"]
+        print(json.dumps({"model": report["model"], "n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+                          "per_class_recall": m["per_class_recall"], "skipped_classes": report["skipped_classes"]},
+                         indent=2))
+        for lab, n in report["skipped_classes"].items():
+            print(f"skipped {n} images of '{lab}': the model has no such class", file=sys.stderr)
+        print(f"written: {out / 'metrics.json'}, {out / 'confusion.png'}", file=sys.stderr)
+        return 0
+    items = read_corpus(args.data, "speech", args.corpus)
     if args.onnx:
         from .speech.evaluate import evaluate_model
 
@@ -143,14 +152,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .datasets import read_corpus
 
-    if args.task != "speech":
-        _err(f"train {args.task} is not available yet")
-        return 2
+    if args.task == "face":
+        from .training.face import FaceConfig, train_and_export_face
+
+        cfg = FaceConfig(arch=args.arch, seed=args.seed)
+        if args.epochs:
+            cfg.epochs = args.epochs
+        onnx = train_and_export_face(args.data, Path(args.run or f"runs/face_{args.arch}"), Path(args.out), cfg,
+                                     name=args.name, command="avemotion " + " ".join(sys.argv[1:]))
+        print(f"written: {onnx} and {onnx.with_suffix('.json')}")
+        return 0
     from .training.speech import train_and_export
 
     items = read_corpus(args.data, "speech", args.corpus)
     onnx = train_and_export(items, args.model, Path(args.out), seed=args.seed, epochs=args.epochs,
-                            cv_metrics=args.cv_metrics, name=args.name)
+                            cv_metrics=args.cv_metrics, name=args.name,
+                            command="avemotion " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else None)
     print(f"written: {onnx} and {onnx.with_suffix('.json')}")
     return 0
 
@@ -207,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, default=None)
     tr.add_argument("--corpus", default=None)
     tr.add_argument("--cv-metrics", default=None, help="metrics.json from `evaluate` to put into the card")
+    tr.add_argument("--arch", default="vgg", choices=["vgg", "seed"], help="face network (face only)")
+    tr.add_argument("--run", default=None, help="checkpoint folder; a rerun resumes there (face only)")
     tr.set_defaults(func=cmd_train)
 
     md = sub.add_parser("models", help="list the shipped models")

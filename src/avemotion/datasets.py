@@ -115,7 +115,8 @@ def read_manifest(csv_path: Path) -> list[Item]:
             p = Path(row["path"])
             p = p if p.is_absolute() else csv_path.parent / p
             speaker = (row.get("speaker") or p.stem).strip()
-            out.append(Item(str(p), label, speaker, "manifest"))
+            corpus = "ravdess" if _RAVDESS.match(p.stem) else "manifest"
+            out.append(Item(str(p), label, speaker, corpus))
     return out
 
 

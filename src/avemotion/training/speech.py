@@ -435,7 +435,7 @@ LINEAR_TEXT = ("functionals (4,040: 101 frame descriptors and their deltas x 20 
 
 
 def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0, epochs: int | None = None,
-                     cv_metrics: str | None = None, name: str | None = None) -> Path:
+                     cv_metrics: str | None = None, name: str | None = None, command: str | None = None) -> Path:
     """Train on all ``items`` and write ``NAME.onnx`` plus its card into ``out``."""
     import tempfile
 
@@ -479,18 +479,26 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
     else:
         raise ValueError(f"unknown speech model {model!r}")
     card["data"] = {"corpus": sorted({it.corpus for it in items}), "clips": len(items),
-                    "speakers": len({it.speaker for it in items})}
+                    "speakers": len({it.speaker for it in items}),
+                    "classes": {lab: int((y == i).sum()) for i, lab in enumerate(labels)}}
     card["licence"] = RAVDESS_LICENCE
-    if cv_metrics:
-        cv = json.loads(Path(cv_metrics).read_text())
-        m = cv["metrics"]
-        card["metrics"] = {"protocol": cv.get("protocol"), "unweighted_accuracy": m["unweighted_accuracy"],
-                           "weighted_accuracy": m["weighted_accuracy"], "macro_f1": m["macro_f1"],
-                           "per_class_recall": m["per_class_recall"], "fold_metrics": cv.get("fold_metrics"),
-                           "members": {k: {k2: v[k2] for k2 in ("unweighted_accuracy", "weighted_accuracy", "macro_f1")}
-                                       for k, v in (cv.get("members") or {}).items()},
-                           "headline": f"UA {m['unweighted_accuracy']:.3f} speaker-independent"}
-        if cv.get("train_metrics"):
-            card["metrics"]["training_data_unweighted_accuracy"] = cv["train_metrics"]["unweighted_accuracy"]
+    card["command"] = command or f"avemotion train speech DATA --model {model} --seed {seed}"
+    card = with_cv_metrics(card, cv_metrics) if cv_metrics else card
     write_card(path, card)
     return path
+
+
+def with_cv_metrics(card: dict, cv_metrics: str | Path) -> dict:
+    """The card with the cross-validation figures of an `avemotion evaluate` metrics.json added."""
+    card = dict(card)
+    cv = json.loads(Path(cv_metrics).read_text())
+    m = cv["metrics"]
+    card["metrics"] = {"protocol": cv.get("protocol"), "unweighted_accuracy": m["unweighted_accuracy"],
+                       "weighted_accuracy": m["weighted_accuracy"], "macro_f1": m["macro_f1"],
+                       "per_class_recall": m["per_class_recall"], "fold_metrics": cv.get("fold_metrics"),
+                       "members": {k: {k2: v[k2] for k2 in ("unweighted_accuracy", "weighted_accuracy", "macro_f1")}
+                                   for k, v in (cv.get("members") or {}).items()},
+                       "headline": f"UA {m['unweighted_accuracy']:.3f} speaker-independent"}
+    if cv.get("train_metrics"):
+        card["metrics"]["training_data_unweighted_accuracy"] = cv["train_metrics"]["unweighted_accuracy"]
+    return card

@@ -1,0 +1,1 @@
+"""Emotion from the face: detection, the shared preprocessing path, classification."""

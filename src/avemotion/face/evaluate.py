@@ -1,0 +1,54 @@
+"""Scoring a face model (ONNX) on a folder-per-class set of face crops; no torch.
+
+Class folders are mapped through the taxonomy (``anger``, ``sadness``, ``happiness``… work);
+classes the model cannot produce (e.g. ``contempt`` for a FER2013 model) are skipped and
+reported in ``skipped``. Each image is treated as one face (no detection), through the same
+:func:`~avemotion.face.preprocess.crop_face` as training.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets import read_class_folders
+from ..errors import AvemotionError
+from ..evaluation import plot_confusion, score, write_json
+from ..media import IMAGE_EXTENSIONS, read_image
+from .classify import FaceClassifier
+from .preprocess import crop_face
+
+
+def evaluate_faces(data: str | Path, model: str, out: Path, tta: bool | None = None) -> dict:
+    """Accuracy, macro-F1, per-class recall and confusion matrix of ``model`` on ``data``."""
+    fc = FaceClassifier(model, tta=tta)
+    items, unknown = read_class_folders(Path(data), IMAGE_EXTENSIONS)
+    if not items:
+        raise AvemotionError("no class folders with images found", data)
+    labels = [lab for lab in fc.labels if any(it.label == lab for it in items)]
+    skipped = Counter(it.label for it in items if it.label not in fc.labels)
+    kept = [it for it in items if it.label in fc.labels]
+    crops, y, errors = [], [], []
+    from ..report.progress import progress_bar
+
+    with progress_bar("faces", total=len(kept)) as advance:
+        for it in kept:
+            advance()
+            try:
+                crops.append(crop_face(read_image(it.path)))
+                y.append(fc.labels.index(it.label))
+            except AvemotionError as exc:
+                errors.append({"path": it.path, "error": exc.reason})
+    probs = fc.predict(np.stack(crops))
+    metrics = score(y, probs.argmax(1).tolist(), fc.labels)
+    metrics["accuracy"] = metrics["weighted_accuracy"]
+    report = {"model": fc.bundle.name, "data": str(data), "tta": fc.tta, "metrics": metrics,
+              "skipped_classes": dict(skipped), "ignored_folders": unknown, "errors": errors,
+              "classes_scored": labels}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(report, out / "metrics.json")
+    plot_confusion(metrics["confusion_matrix"], fc.labels, out / "confusion.png",
+                   f"{fc.bundle.name}: accuracy {metrics['accuracy']:.3f}")
+    return report

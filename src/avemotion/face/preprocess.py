@@ -1,0 +1,75 @@
+"""The one preprocessing path for faces, shared by training and inference.
+
+A face goes from any image (BGR, grey, any size) and a box to the model's input in two steps:
+
+1. :func:`crop_face` — expand the box by a margin, make it square around the box's centre,
+   crop (padding with edge pixels where the square leaves the image), turn grey, resize to
+   48x48 with area interpolation: ``uint8 (48, 48)``.
+2. :func:`to_input` — stack crops as ``float32 (N, 1, 48, 48)`` in 0..255. Intensity
+   normalisation (per-image standardisation) happens inside the ONNX model, so no statistics
+   travel beside it.
+
+Training reads FER2013's 48x48 crops through the same :func:`crop_face` (whole image as the box),
+so the two paths give identical arrays (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+FACE_SIZE = 48
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """uint8 grey from BGR, BGRA or grey input."""
+    import cv2
+
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    if image.shape[2] == 1:
+        return image[:, :, 0]
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def square_box(box: Sequence[float], margin: float = 0.0) -> tuple[int, int, int]:
+    """(x, y, w, h) → a square (x0, y0, side) around its centre, enlarged by ``margin`` per side."""
+    x, y, w, h = (float(v) for v in box)
+    side = max(w, h) * (1 + 2 * margin)
+    cx, cy = x + w / 2, y + h / 2
+    return int(round(cx - side / 2)), int(round(cy - side / 2)), max(1, int(round(side)))
+
+
+def crop_face(image: np.ndarray, box: Sequence[float] | None = None, margin: float = 0.0,
+              size: int = FACE_SIZE) -> np.ndarray:
+    """Crop one face to ``uint8 (size, size)`` grey. ``box=None`` takes the whole image."""
+    import cv2
+
+    grey = to_grey(np.asarray(image))
+    if box is None:
+        h, w = grey.shape
+        box = (0, 0, w, h)
+        margin = 0.0
+    x0, y0, side = square_box(box, margin)
+    h, w = grey.shape
+    pad_l, pad_t = max(0, -x0), max(0, -y0)
+    pad_r, pad_b = max(0, x0 + side - w), max(0, y0 + side - h)
+    if pad_l or pad_t or pad_r or pad_b:
+        grey = cv2.copyMakeBorder(grey, pad_t, pad_b, pad_l, pad_r, cv2.BORDER_REPLICATE)
+        x0, y0 = x0 + pad_l, y0 + pad_t
+    crop = grey[y0:y0 + side, x0:x0 + side]
+    if crop.shape != (size, size):
+        interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+        crop = cv2.resize(crop, (size, size), interpolation=interp)
+    return np.ascontiguousarray(crop, dtype=np.uint8)
+
+
+def to_input(crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """Stack uint8 crops into the models' input: ``float32 (N, 1, 48, 48)`` in 0..255."""
+    arr = np.asarray(crops, dtype=np.float32)
+    if arr.ndim == 2:
+        arr = arr[None]
+    return np.ascontiguousarray(arr[:, None, :, :])

@@ -1,0 +1,70 @@
+"""Torch modules for facial expression: the seed's CNN and a compact VGG-style net.
+
+Both normalise their own input (per-image standardisation) so the ONNX file takes raw grey
+pixels in 0..255 and is robust to the exposure and contrast of real cameras.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ImageStandardize(nn.Module):
+    """(x - mean) / std per image: lighting and contrast of the camera stop mattering."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        std = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(1.0)
+        return (x - mean) / std
+
+
+class SeedFaceCNN(nn.Module):
+    """The seed's network: conv 64 3x3, 128 5x5, 512 3x3, 512 3x3 (each BN, ReLU, max-pool,
+    dropout), dense 256 and 512, 7 classes."""
+
+    def __init__(self, n_classes: int = 7, dropout: float = 0.25) -> None:
+        super().__init__()
+
+        def block(cin, cout, k):
+            return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                                 nn.MaxPool2d(2), nn.Dropout(dropout))
+
+        self.norm = ImageStandardize()
+        self.features = nn.Sequential(block(1, 64, 3), block(64, 128, 5), block(128, 512, 3), block(512, 512, 3))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(512 * 3 * 3, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(256, 512), nn.BatchNorm1d(512), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(512, n_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(self.norm(x)))
+
+
+class VGGFace(nn.Module):
+    """Four stages of two 3x3 conv+BN+ReLU and a max-pool (48→3), global pooling, one linear layer."""
+
+    def __init__(self, n_classes: int = 7, widths: tuple[int, ...] = (32, 64, 128, 256), dropout: float = 0.4) -> None:
+        super().__init__()
+        layers, cin = [], 1
+        for w in widths:
+            layers += [nn.Conv2d(cin, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
+                       nn.Conv2d(w, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
+                       nn.MaxPool2d(2)]
+            cin = w
+        self.norm = ImageStandardize()
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(self.norm(x)))
+
+
+def build(arch: str, n_classes: int = 7) -> nn.Module:
+    """``seed`` (the seed's CNN, 4.5 M parameters) or ``vgg`` (compact VGG-style, 1.2 M)."""
+    if arch == "seed":
+        return SeedFaceCNN(n_classes)
+    if arch == "vgg":
+        return VGGFace(n_classes)
+    raise ValueError(f"unknown face architecture {arch!r}; choose seed or vgg")
