@@ -84,9 +84,9 @@ def test_ensemble_onnx_averages_its_members(tmp_path):
 
     rng = np.random.default_rng(2)
     mels = [rng.standard_normal((64, 100)).astype(np.float32) for _ in range(16)]
-    feats = rng.standard_normal((16, FUNCTIONAL_DIM)).astype(np.float32)
-    y = np.arange(16) % 8
-    net = train_cnn(mels, y, CNNConfig(epochs=1, batch_size=8, crop_frames=64))
+    feats = rng.standard_normal((48, FUNCTIONAL_DIM)).astype(np.float32)
+    y = np.arange(48) % 8
+    net = train_cnn(mels, y[:16], CNNConfig(epochs=1, batch_size=8, crop_frames=64))
     lin = make_linear().fit(feats, y)
     export_cnn(net, tmp_path / "cnn.onnx")
     merged = average_onnx({"cnn": onnx.load(str(tmp_path / "cnn.onnx")),

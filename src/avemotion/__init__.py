@@ -2,7 +2,7 @@
 
 The public API::
 
-    from avemotion import SpeechAnalyzer, EMOTIONS
+    from avemotion import SpeechAnalyzer, FaceAnalyzer, EMOTIONS
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ def __getattr__(name: str):
         from . import speech
 
         return getattr(speech, name)
+    if name in {"FaceAnalyzer", "Face", "FaceResult"}:
+        from .face import analyzer
+
+        return getattr(analyzer, name)
     raise AttributeError(f"module 'avemotion' has no attribute {name!r}")
 
 
 __all__ = ["EMOTIONS", "FACE_EMOTIONS", "SPEECH_EMOTIONS", "AvemotionError", "MediaError", "ModelError",
-           "SpeechAnalyzer", "SpeechResult", "SpeechSegment"]
+           "SpeechAnalyzer", "SpeechResult", "SpeechSegment", "FaceAnalyzer", "Face", "FaceResult"]

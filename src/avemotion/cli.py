@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import AvemotionError
-from .media import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
+from .media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEMO_SPEECH = DATA_DIR / "demo_speech.flac"
@@ -114,6 +114,66 @@ def _print_speech(result) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# face
+
+
+def cmd_face(args: argparse.Namespace) -> int:
+    from .face.analyzer import FaceAnalyzer
+    from .report.progress import progress_bar
+
+    files = expand_paths(args.paths, IMAGE_EXTENSIONS)
+    if not files:
+        _err(f"no image files found in {', '.join(args.paths)}")
+        return 2
+    analyzer = FaceAnalyzer(args.model, detector=args.detector, min_score=args.min_score)
+    batch = len(files) > 1 or any(Path(p).is_dir() for p in args.paths)
+    failed = 0
+    with progress_bar("faces", total=len(files), enabled=batch) as advance:
+        for f in files:
+            try:
+                result = analyzer.analyze_file(f, detect=not args.no_detect)
+            except AvemotionError as exc:
+                failed += 1
+                if batch:
+                    print(json.dumps({"path": str(f), "error": exc.reason}), flush=True)
+                else:
+                    _err(str(exc))
+                advance()
+                continue
+            advance()
+            if batch:
+                print(json.dumps(result.to_dict()), flush=True)
+            elif args.json:
+                print(json.dumps(result.to_dict(), indent=2))
+            else:
+                _print_faces(result)
+            if args.annotate and not batch:
+                import cv2
+
+                from .media import read_image
+                from .report.draw import draw_faces
+
+                Path(args.annotate).parent.mkdir(parents=True, exist_ok=True)
+                if not cv2.imwrite(str(args.annotate), draw_faces(read_image(f), result.faces)):
+                    _err(f"{args.annotate}: cannot write an image there (use .png or .jpg)")
+                    return 2
+                print(f"annotated image written to {args.annotate}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_faces(result) -> None:
+    from .report.tables import print_table, probability_table
+
+    print(f"{result.path}  ({result.width}x{result.height}, {len(result.faces)} face(s), detector {result.detector}, "
+          f"model {result.model})")
+    if not result.faces:
+        print("no face found")
+        return
+    columns = {f"#{i + 1} {tuple(f.box)}": f.probabilities for i, f in enumerate(result.faces)}
+    print_table(probability_table(columns))
+
+
+# ---------------------------------------------------------------------------------------------
 # evaluate / train
 
 
@@ -201,7 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-segment", type=float, default=4.0, help="longest segment classified at once (s)")
     sp.set_defaults(func=cmd_speech)
 
-    ev = sub.add_parser("evaluate", help="speaker-independent evaluation")
+    fp = sub.add_parser("face", help="every face in image files, with its expression")
+    fp.add_argument("paths", nargs="+", help="image files or folders")
+    fp.add_argument("--json", action="store_true", help="print one JSON object (JSON Lines for several files)")
+    fp.add_argument("--annotate", metavar="OUT.png", help="draw boxes and labels (one file)")
+    fp.add_argument("--no-detect", action="store_true", help="the whole image is one face (for face crops)")
+    fp.add_argument("--detector", default="blazeface", choices=["blazeface", "haar"])
+    fp.add_argument("--min-score", type=float, default=0.5, help="lowest detector score kept")
+    fp.add_argument("--model", default="face", help="shipped model name or .onnx path (default: face)")
+    fp.set_defaults(func=cmd_face)
+
+    ev = sub.add_parser("evaluate", help="speaker-independent (speech) or test-split (face) evaluation")
     ev.add_argument("task", choices=["speech", "face"])
     ev.add_argument("data", help="corpus folder or manifest CSV")
     ev.add_argument("--model", default="ensemble", choices=["ensemble", "cnn", "linear", "baseline"],

@@ -2,7 +2,7 @@
 
 Data: a folder with ``train/``, ``val/`` (and ``test/``) subfolders of one folder per class, or
 the FER2013 CSV (``emotion,pixels,Usage``: Training / PublicTest / PrivateTest). Every image goes
-through :func:`avemotion.face.preprocess.crop_face`, the path inference uses.
+through :func:`avemotion.face.analyzer.face_crops`, the path inference uses.
 
 Training: random affine (rotation, scale, shift, horizontal flip) and random erasing applied on
 whole batches in torch, label smoothing, SGD with Nesterov momentum and a one-cycle schedule.
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..face.preprocess import crop_face, to_input
+from ..face.analyzer import face_crops
+from ..face.preprocess import to_input
 from ..media import IMAGE_EXTENSIONS, read_image
 from ..taxonomy import FACE_EMOTIONS, try_canonical
 
@@ -83,7 +84,7 @@ def load_split(data: str | Path, split: str, cache_dir: Path | None = None) -> t
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         return z["images"], z["labels"]
-    images = np.stack([crop_face(read_image(f)) for f in files])
+    images = np.stack([face_crops(read_image(f), None, 0.0)[0] for f in files])
     y = np.array(labels, dtype=np.int64)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, images=images, labels=y)

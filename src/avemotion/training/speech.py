@@ -70,13 +70,18 @@ def make_baseline(seed: int = 0):
     return make_pipeline(StandardScaler(), mlp)
 
 
-def make_linear(seed: int = 0, C: float = 0.01):
-    """Standardised functional features → L2-regularised logistic regression."""
-    from sklearn.linear_model import LogisticRegression
+def make_linear(seed: int = 0, alpha: float = 3000.0):
+    """Standardised functional features → ridge classifiers, sigmoid-calibrated (5-fold bagged).
+
+    Measured speaker-independently on RAVDESS (6 folds by actor, UA): this 0.611, plain ridge
+    0.595, logistic regression 0.572 (C 0.001–0.1), RBF SVM 0.541.
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import RidgeClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000, random_state=seed))
+    return make_pipeline(StandardScaler(), CalibratedClassifierCV(RidgeClassifier(alpha=alpha), method="sigmoid", cv=5))
 
 
 def sklearn_to_onnx(model, dim: int, input_name: str = "features"):
@@ -246,6 +251,7 @@ class CVResult:
     seconds: float = 0.0
     probabilities: list[list[float]] = field(default_factory=list)
     members: dict = field(default_factory=dict)
+    member_probabilities: dict = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -271,7 +277,7 @@ def _fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, 
         x = np.stack(feats[kind])
         out[model] = _full_proba(make(seed).fit(x[tr], y[tr]), x[te], n)
     elif model == "cnn":
-        out["cnn"] = predict_cnn(train_cnn([feats["logmel"][i] for i in tr], y[tr], cfg), [feats["logmel"][i] for i in te])
+        out["cnn"] = _cached_fold(feats["logmel"], y, tr, te, cfg)
     elif model == "ensemble":
         out.update(_fit_predict("cnn", feats, y, tr, te, cfg, seed, n))
         out.update(_fit_predict("linear", feats, y, tr, te, cfg, seed, n))
@@ -279,6 +285,32 @@ def _fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, 
     else:
         raise ValueError(f"unknown speech model {model!r}; choose from {sorted(MODEL_FEATURES)}")
     return out
+
+
+def _cached_fold(mels: list[np.ndarray], y: np.ndarray, tr: np.ndarray, te: np.ndarray, cfg: CNNConfig) -> np.ndarray:
+    """CNN test-fold probabilities, cached on disk by (config, training data, test data).
+
+    The CNN is the slow member (minutes per fold on a CPU); caching lets an evaluation that
+    changes only the other member skip retraining it. The key covers every input that
+    determines the result, so a cache hit returns exactly what training would.
+    """
+    import hashlib
+
+    from ..speech.features import default_cache_dir
+
+    h = hashlib.sha1(json.dumps(asdict(cfg), sort_keys=True).encode())
+    for idx in (tr, te):
+        h.update(np.asarray(idx).tobytes())
+        for i in idx:
+            h.update(mels[i].tobytes())
+        h.update(y[idx].tobytes())
+    path = default_cache_dir().parent / "cv" / f"cnn-{h.hexdigest()}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    p = predict_cnn(train_cnn([mels[i] for i in tr], y[tr], cfg), [mels[i] for i in te])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, p, allow_pickle=False)
+    return p
 
 
 def cross_validate(items: Sequence[Item], model: str = "ensemble", folds: int = 6, cfg: CNNConfig | None = None,
@@ -321,6 +353,7 @@ def cross_validate(items: Sequence[Item], model: str = "ensemble", folds: int = 
     result = CVResult(model, folds, metrics, fold_metrics, train_metrics, fold_speakers, round(time.time() - t0, 1),
                       probs[model].round(5).tolist())
     result.members = members
+    result.member_probabilities = {k: v for k, v in probs.items() if k != model}
     return result
 
 
@@ -354,6 +387,7 @@ def cross_validate_report(items: Sequence[Item], model: str, folds: int, seed: i
     result = cross_validate(items, model, folds, _cfg(seed, epochs), seed)
     report = result.to_dict()
     report.pop("probabilities")
+    report.pop("member_probabilities")
     report["protocol"] = (f"speaker-independent {folds}-fold cross-validation (GroupKFold over speakers; "
                           "no speaker in both train and test), fixed seed")
     report["data"] = {"n": len(items), "speakers": len({it.speaker for it in items}),
@@ -363,6 +397,8 @@ def cross_validate_report(items: Sequence[Item], model: str, folds: int, seed: i
     out.mkdir(parents=True, exist_ok=True)
     # Out-of-fold probabilities, row i = items[i]: for later ensembling or calibration studies.
     np.save(out / "oof_probabilities.npy", np.asarray(result.probabilities, dtype=np.float32))
+    for name, p in result.member_probabilities.items():
+        np.save(out / f"oof_probabilities_{name}.npy", p)
     write_json(report, out / "metrics.json")
     m = result.metrics
     title = f"{model}, speaker-independent {folds}-fold: UA {m['unweighted_accuracy']:.3f}"
@@ -431,7 +467,7 @@ LOGMEL_INPUT = {"kind": "logmel", **LogMelConfig().to_dict(), "trim_top_db": 35,
 CNN_TEXT = ("log-mel CNN: 4 blocks of 2x(conv3x3+BN+ReLU) and 2x2 max-pool (widths 16/32/64/128), per-utterance "
             "band-mean normalisation, mean+max pooling over time, dense 128, softmax")
 LINEAR_TEXT = ("functionals (4,040: 101 frame descriptors and their deltas x 20 statistics), standardised, "
-               "L2 logistic regression (C=0.01)")
+               "ridge classifier (alpha 3000) with sigmoid calibration, bagged over 5 internal folds")
 
 
 def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0, epochs: int | None = None,

@@ -1,0 +1,138 @@
+"""FaceAnalyzer: find every face in an image or frame and read its expression.
+
+Load once, call on numpy frames in a loop (BGR uint8, as OpenCV and :func:`avemotion.media.iter_frames`
+give them)::
+
+    from avemotion import FaceAnalyzer
+    fa = FaceAnalyzer()                      # BlazeFace + the shipped expression model
+    faces = fa.analyze(frame)                # [Face(box, score, probabilities), ...]
+    batches = fa.analyze_batch(frames)       # one classifier call for all faces of all frames
+
+``detect=False`` treats the whole image as one face (for crops that already are faces).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..media import read_image
+from ..taxonomy import as_dict
+from .classify import DEFAULT_FACE_MODEL, FaceClassifier
+from .detect import Detection, make_detector
+from .preprocess import crop_face
+
+#: Margin added around each detector's box so crops frame the face as FER2013's crops do.
+MARGINS = {"blazeface": 0.12, "haar": 0.0}
+
+
+def face_crops(image: np.ndarray, detections: Sequence[Detection] | None, margin: float) -> list[np.ndarray]:
+    """The classifier's crops for one image: one per detection, or the whole image (``None``).
+
+    The training loader (:func:`avemotion.training.face.load_split`) calls this with ``None``
+    on every FER2013 image, so training and inference share one path.
+    """
+    if detections is None:
+        return [crop_face(image)]
+    return [crop_face(image, d.box, margin) for d in detections]
+
+
+@dataclass
+class Face:
+    """One face: box (x, y, w, h) in pixels, detector score, expression probabilities."""
+
+    box: tuple[int, int, int, int]
+    score: float
+    probabilities: dict[str, float]
+
+    @property
+    def label(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+    def to_dict(self) -> dict:
+        return {"box": list(self.box), "score": round(self.score, 4), "label": self.label,
+                "probabilities": self.probabilities}
+
+
+@dataclass
+class FaceResult:
+    """Every face found in one image."""
+
+    path: str | None
+    width: int
+    height: int
+    faces: list[Face] = field(default_factory=list)
+    detector: str = ""
+    model: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["faces"] = [f.to_dict() for f in self.faces]
+        return d
+
+
+class FaceAnalyzer:
+    """Detector + expression classifier.
+
+    Parameters
+    ----------
+    model: shipped face model name (``"face"``, default; ``"face_baseline"``, the seed's CNN) or
+        an ``.onnx`` path with its card.
+    detector: ``"blazeface"`` (default) or ``"haar"`` (the seed's).
+    min_score: drop detections below this detector score.
+    max_faces: keep at most this many faces per image, largest first (None: all).
+    """
+
+    def __init__(self, model: str | os.PathLike[str] = DEFAULT_FACE_MODEL, *, detector: str = "blazeface",
+                 min_score: float = 0.5, max_faces: int | None = None, tta: bool | None = None,
+                 margin: float | None = None) -> None:
+        self.classifier = FaceClassifier(model, tta=tta)
+        self.labels = self.classifier.labels
+        self.detector = make_detector(detector)
+        self.detector_name = detector
+        self.margin = MARGINS.get(detector, 0.1) if margin is None else margin
+        self.min_score = min_score
+        self.max_faces = max_faces
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        dets = [d for d in self.detector.detect(image) if d.score >= self.min_score]
+        dets.sort(key=lambda d: -d.box[2] * d.box[3])
+        return dets[: self.max_faces] if self.max_faces else dets
+
+    def analyze_batch(self, images: Sequence[np.ndarray], detect: bool = True) -> list[list[Face]]:
+        """Faces of several images, classified in one batched call."""
+        per_image: list[list[Detection]] = []
+        crops = []
+        for img in images:
+            if detect:
+                dets = self.detect(img)
+                crops.extend(face_crops(img, dets, self.margin))
+            else:
+                h, w = img.shape[:2]
+                dets = [Detection((0, 0, int(w), int(h)), 1.0)]
+                crops.extend(face_crops(img, None, self.margin))
+            per_image.append(dets)
+        probs = self.classifier.predict(np.stack(crops)) if crops else np.zeros((0, len(self.labels)))
+        out, i = [], 0
+        for dets in per_image:
+            faces = []
+            for d in dets:
+                faces.append(Face(d.box, d.score, as_dict(probs[i], self.labels)))
+                i += 1
+            out.append(faces)
+        return out
+
+    def analyze(self, image: np.ndarray, detect: bool = True) -> list[Face]:
+        """Every face of one BGR (or grey) image."""
+        return self.analyze_batch([image], detect)[0]
+
+    def analyze_file(self, path: str | os.PathLike[str], detect: bool = True) -> FaceResult:
+        """Read an image file (any depth, alpha, grey) and analyse it."""
+        img = read_image(path)
+        faces = self.analyze(img, detect)
+        return FaceResult(str(Path(path)), int(img.shape[1]), int(img.shape[0]), faces,
+                          self.detector_name if detect else "none", self.classifier.bundle.name)
