@@ -58,8 +58,10 @@ def test_train_command_writes_model_and_card(tmp_path, write_wav):
     assert main(["train", "speech", str(tmp_path), "--model", "baseline", "--out", str(out)]) == 0
     card = json.loads((out / "speech_baseline.json").read_text())
     assert card["task"] == "speech" and card["data"]["speakers"] == 4 and len(card["sha256"]) == 64
-    p = SpeechAnalyzer(out / "speech_baseline.onnx", vad=False).predict(voice_like(1.0))
-    assert p.shape == (8,)
+    assert card["labels"] == ["angry", "sad"]  # the only classes the tiny corpus has
+    sa = SpeechAnalyzer(out / "speech_baseline.onnx", vad=False)
+    p = sa.predict(voice_like(1.0))
+    assert p.shape == (2,) and sa.labels == ["angry", "sad"]
 
 
 def test_cnn_training_is_repeatable():

@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
@@ -39,12 +38,40 @@ def expand_paths(paths: Sequence[str], exts: set[str]) -> list[Path]:
     return out
 
 
+def run_files(files: Sequence[Path], analyze, show, *, batch: bool, label: str) -> int:
+    """Analyse each file; print one JSON line per file in batch mode, else ``show(result)``.
+
+    A file that fails gives ``{"path", "error"}`` (batch) or one error line, and the rest go on.
+    Returns the exit code: 1 if any file failed, else 0.
+    """
+    from .report.progress import progress_bar
+
+    failed = 0
+    with progress_bar(label, total=len(files), enabled=batch) as advance:
+        for f in files:
+            try:
+                result = analyze(f)
+            except AvemotionError as exc:
+                failed += 1
+                if batch:
+                    print(json.dumps({"path": str(f), "error": exc.reason}), flush=True)
+                else:
+                    _err(str(exc))
+                continue
+            finally:
+                advance()
+            if batch:
+                print(json.dumps(result.to_dict()), flush=True)
+            else:
+                show(result)
+    return 1 if failed else 0
+
+
 # ---------------------------------------------------------------------------------------------
 # speech
 
 
 def cmd_speech(args: argparse.Namespace) -> int:
-    from .report.progress import progress_bar
     from .speech import SpeechAnalyzer
 
     paths = [str(DEMO_SPEECH)] if args.demo else args.paths
@@ -57,38 +84,28 @@ def cmd_speech(args: argparse.Namespace) -> int:
         return 2
     analyzer = SpeechAnalyzer(args.model, vad=not args.no_vad, max_segment=args.max_segment)
     batch = len(files) > 1 or any(Path(p).is_dir() for p in paths)
-    failed = 0
-    with progress_bar("speech", total=len(files), enabled=batch) as advance:
-        for f in files:
-            try:
-                if args.plot and not batch:
-                    from .media import load_audio
+    signals: dict[Path, object] = {}
 
-                    y = load_audio(f)
-                    result = analyzer.analyze(y, path=str(f))
-                else:
-                    result = analyzer.analyze_file(f)
-            except AvemotionError as exc:
-                failed += 1
-                if batch:
-                    print(json.dumps({"path": str(f), "error": exc.reason}), flush=True)
-                else:
-                    _err(str(exc))
-                advance()
-                continue
-            advance()
-            if batch:
-                print(json.dumps(result.to_dict()), flush=True)
-            elif args.json:
-                print(json.dumps(result.to_dict(), indent=2))
-            else:
-                _print_speech(result)
-            if args.plot and not batch:
-                from .report.plots import plot_speech
+    def analyze(f: Path):
+        if args.plot and not batch:  # keep the signal for the plot: decode once
+            from .media import load_audio
 
-                out = plot_speech(y, 16000, result, args.plot)
-                print(f"plot written to {out}", file=sys.stderr)
-    return 1 if failed else 0
+            signals[f] = load_audio(f)
+            return analyzer.analyze(signals[f], path=str(f))
+        return analyzer.analyze_file(f)
+
+    def show(result) -> None:
+        if args.json:
+            print(json.dumps(result.to_dict(), indent=2))
+        else:
+            _print_speech(result)
+        if args.plot:
+            from .report.plots import plot_speech
+
+            out = plot_speech(signals[Path(result.path)], 16000, result, args.plot)
+            print(f"plot written to {out}", file=sys.stderr)
+
+    return run_files(files, analyze, show, batch=batch, label="speech")
 
 
 def _print_speech(result) -> None:
@@ -119,7 +136,6 @@ def _print_speech(result) -> None:
 
 def cmd_face(args: argparse.Namespace) -> int:
     from .face.analyzer import FaceAnalyzer
-    from .report.progress import progress_bar
 
     files = expand_paths(args.paths, IMAGE_EXTENSIONS)
     if not files:
@@ -127,38 +143,25 @@ def cmd_face(args: argparse.Namespace) -> int:
         return 2
     analyzer = FaceAnalyzer(args.model, detector=args.detector, min_score=args.min_score)
     batch = len(files) > 1 or any(Path(p).is_dir() for p in args.paths)
-    failed = 0
-    with progress_bar("faces", total=len(files), enabled=batch) as advance:
-        for f in files:
-            try:
-                result = analyzer.analyze_file(f, detect=not args.no_detect)
-            except AvemotionError as exc:
-                failed += 1
-                if batch:
-                    print(json.dumps({"path": str(f), "error": exc.reason}), flush=True)
-                else:
-                    _err(str(exc))
-                advance()
-                continue
-            advance()
-            if batch:
-                print(json.dumps(result.to_dict()), flush=True)
-            elif args.json:
-                print(json.dumps(result.to_dict(), indent=2))
-            else:
-                _print_faces(result)
-            if args.annotate and not batch:
-                import cv2
 
-                from .media import read_image
-                from .report.draw import draw_faces
+    def show(result) -> None:
+        if args.json:
+            print(json.dumps(result.to_dict(), indent=2))
+        else:
+            _print_faces(result)
+        if args.annotate:
+            import cv2
 
-                Path(args.annotate).parent.mkdir(parents=True, exist_ok=True)
-                if not cv2.imwrite(str(args.annotate), draw_faces(read_image(f), result.faces)):
-                    _err(f"{args.annotate}: cannot write an image there (use .png or .jpg)")
-                    return 2
-                print(f"annotated image written to {args.annotate}", file=sys.stderr)
-    return 1 if failed else 0
+            from .media import read_image
+            from .report.draw import draw_faces
+
+            Path(args.annotate).parent.mkdir(parents=True, exist_ok=True)
+            if not cv2.imwrite(str(args.annotate), draw_faces(read_image(result.path), result.faces)):
+                raise AvemotionError("cannot write an image there (use .png or .jpg)", args.annotate)
+            print(f"annotated image written to {args.annotate}", file=sys.stderr)
+
+    return run_files(files, lambda f: analyzer.analyze_file(f, detect=not args.no_detect), show,
+                     batch=batch, label="faces")
 
 
 def _print_faces(result) -> None:

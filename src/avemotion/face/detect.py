@@ -66,7 +66,7 @@ class HaarDetector:
             grey, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
             minSize=(self.min_size, self.min_size), outputRejectLevels=True)
         out = []
-        for (x, y, w, h), wt in zip(np.asarray(boxes).reshape(-1, 4), np.asarray(weights).reshape(-1)):
+        for (x, y, w, h), wt in zip(np.asarray(boxes).reshape(-1, 4), np.asarray(weights).reshape(-1), strict=True):
             out.append(Detection((int(x), int(y), int(w), int(h)), float(1 / (1 + np.exp(-float(wt))))))
         return sorted(out, key=lambda d: -d.score)
 

@@ -91,7 +91,7 @@ class SpeechAnalyzer:
     """
 
     def __init__(self, model: str | os.PathLike[str] = DEFAULT_MODEL, *, vad: bool = True,
-                 max_segment: float = 4.0, vad_config: VADConfig = VADConfig(min_silence=0.5),
+                 max_segment: float = 4.0, vad_config: VADConfig | None = None,
                  threads: int | None = None) -> None:
         self.bundle = ModelBundle.load(model, threads=threads)
         if self.bundle.card.get("task") != "speech":
@@ -102,7 +102,7 @@ class SpeechAnalyzer:
         if not self.inputs or unknown:
             raise AvemotionError(f"model card names no usable inputs ({unknown or 'none'})", self.bundle.path)
         self.vad = vad
-        self.vad_config = vad_config
+        self.vad_config = vad_config or VADConfig(min_silence=0.5)
         self.max_segment = max_segment
 
     # -- signals -------------------------------------------------------------------------------

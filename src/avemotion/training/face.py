@@ -147,12 +147,13 @@ def predict(model, images: np.ndarray, batch: int = 256, tta: bool = True) -> np
     return np.concatenate(out)
 
 
-def train(data: str | Path, run_dir: Path, cfg: FaceConfig = FaceConfig()) -> dict:
+def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dict:
     """Train (or resume) in ``run_dir``; returns the history. ``best.pt`` holds the chosen model."""
     import torch
 
     from .face_nets import build
 
+    cfg = cfg or FaceConfig()
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     xtr, ytr = load_split(data, "train")
@@ -225,29 +226,21 @@ def export_onnx(model, path: Path) -> Path:
     """``faces`` (N, 1, 48, 48) grey 0..255 → ``probabilities`` (N, 7)."""
     import torch
 
-    class WithSoftmax(torch.nn.Module):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
+    from .export import export_classifier
 
-        def forward(self, x):
-            return torch.softmax(self.net(x), dim=1)
-
-    torch.onnx.export(WithSoftmax(model).eval(), (torch.zeros(1, 1, 48, 48),), str(path), input_names=["faces"],
-                      output_names=["probabilities"], dynamic_axes={"faces": {0: "batch"}, "probabilities": {0: "batch"}},
-                      opset_version=17, dynamo=False)
-    return path
+    return export_classifier(model, torch.zeros(1, 1, 48, 48), path, "faces", {0: "batch"})
 
 
 FER_LICENCE = ("weights trained on FER2013 (Goodfellow et al. 2013, ICML 2013 challenges in representation learning), "
                "released for research; non-commercial research use")
 
 
-def train_and_export_face(data: str | Path, run_dir: Path, out: Path, cfg: FaceConfig = FaceConfig(),
+def train_and_export_face(data: str | Path, run_dir: Path, out: Path, cfg: FaceConfig | None = None,
                           name: str | None = None, command: str | None = None) -> Path:
     """Train (resuming in ``run_dir``), export the best-on-val epoch to ONNX, write its card."""
     from ..bundles import write_card
 
+    cfg = cfg or FaceConfig()
     state = train(data, run_dir, cfg)
     model = load_best(run_dir, cfg.arch)
     out.mkdir(parents=True, exist_ok=True)

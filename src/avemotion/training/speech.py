@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets import Item
+from ..errors import AvemotionError
 from ..evaluation import score
 from ..speech.features import SEED_DIM, LogMelConfig, extract_many
 from ..taxonomy import SPEECH_EMOTIONS
@@ -158,12 +159,13 @@ def _augment(x, cfg: CNNConfig, gen):
     return x
 
 
-def train_cnn(mels: Sequence[np.ndarray], labels: Sequence[int], cfg: CNNConfig = CNNConfig(),
+def train_cnn(mels: Sequence[np.ndarray], labels: Sequence[int], cfg: CNNConfig | None = None,
               n_classes: int = len(SPEECH_EMOTIONS), log_every: int = 5):
     """Train a :class:`SpeechCNN` on log-mel arrays (each (64, T)) and integer labels."""
     torch = _torch()
     from .speech_nets import SpeechCNN
 
+    cfg = cfg or CNNConfig()
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
@@ -216,22 +218,9 @@ def predict_cnn(model, mels: Sequence[np.ndarray]) -> np.ndarray:
 
 def export_cnn(model, path: Path, n_mels: int = 64) -> Path:
     """Write the CNN as ONNX: ``logmel`` (N, 1, n_mels, T) → ``probabilities`` (N, C)."""
-    torch = _torch()
+    from .export import export_classifier
 
-    class WithSoftmax(torch.nn.Module):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-
-        def forward(self, x):
-            return torch.softmax(self.net(x), dim=1)
-
-    wrapped = WithSoftmax(model).eval()
-    dummy = torch.zeros(1, 1, n_mels, 300)
-    torch.onnx.export(wrapped, (dummy,), str(path), input_names=["logmel"], output_names=["probabilities"],
-                      dynamic_axes={"logmel": {0: "batch", 3: "frames"}, "probabilities": {0: "batch"}},
-                      opset_version=17, dynamo=False)
-    return path
+    return export_classifier(model, _torch().zeros(1, 1, n_mels, 300), path, "logmel", {0: "batch", 3: "frames"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,7 +395,7 @@ def cross_validate_report(items: Sequence[Item], model: str, folds: int, seed: i
     return report
 
 
-def average_onnx(members: dict[str, "onnx.ModelProto"], weights: dict[str, float]):
+def average_onnx(members: dict, weights: dict[str, float]):
     """One ONNX graph that runs each member on its own input and averages their probabilities.
 
     Every member must have one input and a ``probabilities`` output; the members' names prefix
@@ -491,11 +480,13 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
         clf = make_baseline(seed).fit(feats, y)
         export_baseline(clf, path)
         train_acc = score(y, clf.predict(feats), labels)
+        card["labels"] = [labels[i] for i in clf.classes_]  # a corpus may lack some classes
         card["inputs"] = {"features": {"kind": "seed", "sample_rate": 16000, "dim": SEED_DIM}}
         card["architecture"] = "seed: 193 averaged librosa features, StandardScaler, MLP (300 ReLU units), sklearn"
         card["training_accuracy"] = {k: train_acc[k] for k in ("unweighted_accuracy", "weighted_accuracy")}
     elif model == "linear":
         path.write_bytes(_linear_onnx(items, y, seed).SerializeToString())
+        card["labels"] = [labels[i] for i in sorted(set(y.tolist()))]
         card["inputs"] = {"functionals": functionals_input}
         card["architecture"] = LINEAR_TEXT
     elif model == "cnn":
@@ -504,6 +495,9 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
         card["architecture"] = CNN_TEXT
         card["training"] = {"config": asdict(cfg)}
     elif model == "ensemble":
+        missing = [lab for i, lab in enumerate(labels) if not (y == i).any()]
+        if missing:
+            raise AvemotionError(f"the ensemble needs examples of every class; missing: {', '.join(missing)}")
         with tempfile.TemporaryDirectory() as tmp:
             cnn, params = _cnn_onnx(items, y, cfg, Path(tmp) / "cnn.onnx")
         merged = average_onnx({"cnn": cnn, "linear": _linear_onnx(items, y, seed)}, {"cnn": 1.0, "linear": 1.0})

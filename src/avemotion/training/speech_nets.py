@@ -42,7 +42,7 @@ class SpeechCNN(nn.Module):
         super().__init__()
         self.norm = UtteranceNorm()
         layers, cin = [], 1
-        for i, w in enumerate(widths):
+        for w in widths:
             layers.append(_block(cin, w, (2, 2)))
             cin = w
         self.features = nn.Sequential(*layers)

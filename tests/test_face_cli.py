@@ -1,0 +1,115 @@
+"""`avemotion face` and FaceAnalyzer on real photos and on bad input."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from avemotion.cli import main
+from avemotion.face.analyzer import FaceAnalyzer
+
+from .conftest import CLIPS, need
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_multi_face_photo_five_faces_mostly_happy(capsys, tmp_path):
+    png = tmp_path / "annotated.png"
+    code, out, _ = run(capsys, "face", str(need(CLIPS / "multi_face.jpg")), "--json", "--annotate", str(png))
+    d = json.loads(out)
+    assert code == 0 and len(d["faces"]) == 5
+    assert sum(f["label"] == "happy" for f in d["faces"]) >= 4
+    for f in d["faces"]:
+        assert len(f["box"]) == 4 and 0 <= f["score"] <= 1
+        assert sum(f["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert cv2.imread(str(png)).shape == (667, 1000, 3)
+
+
+def test_no_detect_treats_image_as_one_face(capsys, tmp_path):
+    img = cv2.imread(str(need(CLIPS / "single_face.jpg")))
+    p = tmp_path / "crop.png"
+    cv2.imwrite(str(p), cv2.resize(img[150:400, 150:400], (48, 48)))
+    code, out, _ = run(capsys, "face", str(p), "--no-detect", "--json")
+    d = json.loads(out)
+    assert code == 0 and len(d["faces"]) == 1 and d["faces"][0]["box"] == [0, 0, 48, 48]
+
+
+def test_table_output(capsys):
+    code, out, _ = run(capsys, "face", str(need(CLIPS / "single_face.jpg")))
+    assert code == 0 and "emotion" in out and "happy" in out
+
+
+def _write(tmp_path, name, data):
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+@pytest.fixture
+def bad_images(tmp_path):
+    ok, jpg = cv2.imencode(".jpg", np.full((200, 200, 3), 90, np.uint8))
+    return {
+        "empty.jpg": _write(tmp_path, "empty.jpg", b""),
+        "text.jpg": _write(tmp_path, "text.jpg", b"just some words, not an image\n" * 10),
+        "truncated.jpg": _write(tmp_path, "truncated.jpg", jpg.tobytes()[: len(jpg) // 3]),
+    }
+
+
+@pytest.mark.parametrize("name", ["empty.jpg", "text.jpg", "truncated.jpg"])
+def test_broken_images_one_line_error(capsys, bad_images, name):
+    code, out, err = run(capsys, "face", str(bad_images[name]), "--json")
+    if code == 0:  # a truncated JPEG that OpenCV can still decode in part must give a result
+        assert json.loads(out)["faces"] == []
+    else:
+        assert len(err.strip().splitlines()) == 1 and name in err
+
+
+@pytest.mark.parametrize("name,image", [
+    ("one_pixel.png", np.zeros((1, 1, 3), np.uint8)),
+    ("no_face.png", np.full((360, 640, 3), 200, np.uint8)),
+    ("alpha.png", np.dstack([np.full((100, 100, 3), 120, np.uint8), np.full((100, 100), 128, np.uint8)])),
+    ("grey16.tif", (np.linspace(0, 65535, 300 * 300).reshape(300, 300)).astype(np.uint16)),
+])
+def test_odd_images_give_empty_faces(capsys, tmp_path, name, image):
+    p = tmp_path / name
+    assert cv2.imwrite(str(p), image)
+    code, out, _ = run(capsys, "face", str(p), "--json")
+    assert code == 0 and json.loads(out)["faces"] == []
+
+
+def test_huge_image(capsys, tmp_path):
+    p = tmp_path / "huge.png"
+    cv2.imwrite(str(p), np.zeros((10000, 10000, 3), np.uint8))
+    code, out, err = run(capsys, "face", str(p), "--json")
+    assert code == 0 and json.loads(out)["faces"] == []
+
+
+def test_alpha_portrait_still_found(capsys, tmp_path):
+    img = cv2.imread(str(need(CLIPS / "single_face.jpg")))
+    rgba = np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
+    p = tmp_path / "portrait.png"
+    cv2.imwrite(str(p), rgba)
+    code, out, _ = run(capsys, "face", str(p), "--json")
+    assert code == 0 and len(json.loads(out)["faces"]) == 1
+
+
+def test_batch_jsonl_goes_on(capsys, tmp_path, bad_images):
+    img = cv2.imread(str(need(CLIPS / "single_face.jpg")))
+    cv2.imwrite(str(tmp_path / "a.jpg"), img)
+    code, out, _ = run(capsys, "face", str(tmp_path))
+    rows = [json.loads(line) for line in out.strip().splitlines()]
+    assert len(rows) == 4 and code == 1
+    assert any("error" in r for r in rows) and any(r.get("faces") for r in rows)
+
+
+def test_python_api_batches_frames():
+    img = cv2.imread(str(need(CLIPS / "multi_face.jpg")))
+    fa = FaceAnalyzer()
+    out = fa.analyze_batch([img, img[:, :500], np.zeros((50, 50, 3), np.uint8)])
+    assert [len(f) for f in out][0] == 5 and len(out[2]) == 0
