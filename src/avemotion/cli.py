@@ -23,6 +23,12 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 DEMO_SPEECH = DATA_DIR / "demo_speech.flac"
 
 
+def _command_line() -> str | None:
+    """The `avemotion ...` command being run (for model cards), without logging flags."""
+    args = [a for a in sys.argv[1:] if a not in ("-v", "--verbose")]
+    return "avemotion " + " ".join(args) if args[:1] == ["train"] else None
+
+
 def _err(msg: str) -> None:
     print(f"avemotion: error: {msg}", file=sys.stderr)
 
@@ -222,7 +228,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.epochs:
             cfg.epochs = args.epochs
         onnx = train_and_export_face(args.data, Path(args.run or f"runs/face_{args.arch}"), Path(args.out), cfg,
-                                     name=args.name, command="avemotion " + " ".join(sys.argv[1:]))
+                                     name=args.name, command=_command_line())
         print(f"written: {onnx} and {onnx.with_suffix('.json')}")
         return 0
     from .training.speech import train_and_export
@@ -230,7 +236,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     items = read_corpus(args.data, "speech", args.corpus)
     onnx = train_and_export(items, args.model, Path(args.out), seed=args.seed, epochs=args.epochs,
                             cv_metrics=args.cv_metrics, name=args.name,
-                            command="avemotion " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else None)
+                            command=_command_line())
     print(f"written: {onnx} and {onnx.with_suffix('.json')}")
     return 0
 

