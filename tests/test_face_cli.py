@@ -6,10 +6,15 @@ import cv2
 import numpy as np
 import pytest
 
+from avemotion.bundles import MODELS_DIR
 from avemotion.cli import main
 from avemotion.face.analyzer import FaceAnalyzer
 
 from .conftest import CLIPS, need
+
+# The expression model is trained by `avemotion train face` (issue 4, in progress); until it ships
+# these tests cannot run. Without it, `avemotion face` fails with one line naming the missing model.
+pytestmark = pytest.mark.skipif(not (MODELS_DIR / "face.onnx").exists(), reason="face model not shipped yet")
 
 
 def run(capsys, *argv):

@@ -113,3 +113,9 @@ def test_real_speech_is_found_and_classified():
     clip = need(RAVDESS / "Actor_01" / "03-01-05-02-01-01-01.flac")
     r = SpeechAnalyzer().analyze_file(clip)
     assert r.has_speech and 0.8 < r.speech_seconds < 3.5
+
+
+def test_missing_model_is_one_line(capsys, write_wav):
+    p = write_wav("a.wav", voice_like(1.0))
+    code, _, err = run(capsys, "speech", "--model", "no_such_model", str(p))
+    assert code == 2 and "no model 'no_such_model'" in err and len(err.strip().splitlines()) == 1
