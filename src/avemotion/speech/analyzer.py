@@ -25,7 +25,7 @@ from ..bundles import ModelBundle
 from ..errors import AvemotionError
 from ..media import SAMPLE_RATE, load_audio
 from ..taxonomy import as_dict
-from .features import LogMelConfig, functional_features, seed_features, speech_log_mel
+from .features import LogMelConfig, speech_inputs
 from .vad import VADConfig, speech_probabilities, speech_segments
 
 DEFAULT_MODEL = "speech"
@@ -101,6 +101,8 @@ class SpeechAnalyzer:
         unknown = {spec.get("kind") for spec in self.inputs.values()} - {"logmel", "functionals", "seed"}
         if not self.inputs or unknown:
             raise AvemotionError(f"model card names no usable inputs ({unknown or 'none'})", self.bundle.path)
+        mel = next((spec for spec in self.inputs.values() if spec["kind"] == "logmel"), {})
+        self.logmel = LogMelConfig.from_dict(mel)
         self.vad = vad
         self.vad_config = vad_config or VADConfig(min_silence=0.5)
         self.max_segment = max_segment
@@ -109,17 +111,16 @@ class SpeechAnalyzer:
 
     def features(self, y: np.ndarray) -> dict[str, np.ndarray]:
         """The model's inputs for one stretch of 16 kHz speech, computed as its card says."""
+        feats = speech_inputs(y, [spec["kind"] for spec in self.inputs.values()], self.logmel)
         feeds = {}
         for name, spec in self.inputs.items():
             if spec["kind"] == "logmel":
-                m = speech_log_mel(y, LogMelConfig.from_dict(spec))
+                m = feats["logmel"]
                 if m.shape[1] < MIN_FRAMES:
                     m = np.tile(m, (1, int(np.ceil(MIN_FRAMES / m.shape[1]))))
                 feeds[name] = m[None, None]
-            elif spec["kind"] == "functionals":
-                feeds[name] = functional_features(y)[None, :]
             else:
-                feeds[name] = seed_features(y)[None, :]
+                feeds[name] = feats[spec["kind"]][None, :]
         return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in feeds.items()}
 
     def predict(self, y: np.ndarray) -> np.ndarray:
