@@ -1,0 +1,127 @@
+"""Fusing the face's and the voice's emotion distributions into one.
+
+Two rules, both over one label set (the face's seven by default; the voice's ``calm`` is folded
+into ``neutral`` through :func:`avemotion.taxonomy.align`):
+
+* :func:`weighted_average` — the seed's rule: a fixed weight per modality, per emotion.
+* :func:`confidence_fusion` — the default: each modality's weight is its fixed weight times its
+  confidence in this window (how much of the window it covered — frames with a face, seconds
+  of speech — and how peaked its distribution is). A missing modality (no face, no speech)
+  gets no weight at all, never a vote for "neutral"; a modality below ``min_confidence`` is
+  dropped. An emotion that only one modality can express is fused from that modality alone.
+
+Both return ``None`` when no modality has anything to say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .taxonomy import FACE_EMOTIONS, align, modelled
+
+
+@dataclass
+class ModalityInput:
+    """One modality's say for a window: its distribution (None if absent) and its evidence."""
+
+    probabilities: Mapping[str, float] | None
+    coverage: float = 1.0  # fraction of the window this modality observed (0..1)
+
+
+@dataclass
+class FusionConfig:
+    """Fixed weights per modality, and the confidence below which a modality is ignored."""
+
+    weights: dict[str, float] = field(default_factory=lambda: {"face": 0.5, "voice": 0.5})
+    min_confidence: float = 0.05
+    labels: tuple[str, ...] = FACE_EMOTIONS
+
+
+def _aligned(probs: Mapping[str, float], labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities over ``labels``, mask of the labels this source can express)."""
+    source = list(probs)
+    p = align(np.array([probs[k] for k in source], np.float32), source, labels)
+    mask = np.array([lab in modelled(source, labels) for lab in labels], bool)
+    return p, mask
+
+
+def peakedness(p: np.ndarray) -> float:
+    """1 − normalised entropy: 0 for a flat distribution, 1 for a certain one."""
+    p = np.clip(np.asarray(p, np.float64), 1e-12, 1)
+    p = p / p.sum()
+    return float(1 + (p * np.log(p)).sum() / np.log(len(p)))
+
+
+def _combine(parts: list[tuple[np.ndarray, np.ndarray, float]], labels: Sequence[str]) -> dict[str, float] | None:
+    if not parts:
+        return None
+    num = np.zeros(len(labels))
+    den = np.zeros(len(labels))
+    for p, mask, w in parts:
+        num += w * p * mask
+        den += w * mask
+    fused = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    total = fused.sum()
+    if total <= 0:
+        return None
+    return {lab: round(float(v / total), 6) for lab, v in zip(labels, fused, strict=True)}
+
+
+def weighted_average(inputs: Mapping[str, ModalityInput], config: FusionConfig | None = None) -> dict[str, float] | None:
+    """The seed's rule: Σ w_m p_m / Σ w_m per emotion, over the modalities present."""
+    cfg = config or FusionConfig()
+    parts = []
+    for name, inp in inputs.items():
+        if inp.probabilities and cfg.weights.get(name, 0) > 0:
+            p, mask = _aligned(inp.probabilities, cfg.labels)
+            parts.append((p, mask, cfg.weights[name]))
+    return _combine(parts, cfg.labels)
+
+
+def confidence_fusion(inputs: Mapping[str, ModalityInput], config: FusionConfig | None = None) -> dict[str, float] | None:
+    """Weights scaled by each modality's confidence in this window: coverage × (0.5 + peakedness).
+
+    Coverage carries the most: a face seen in one frame of ten, or half a second of speech in a
+    four-second window, should not outvote a modality that saw the whole window.
+    """
+    cfg = config or FusionConfig()
+    parts = []
+    for name, inp in inputs.items():
+        if not inp.probabilities or cfg.weights.get(name, 0) <= 0:
+            continue
+        p, mask = _aligned(inp.probabilities, cfg.labels)
+        confidence = float(np.clip(inp.coverage, 0, 1)) * (0.5 + peakedness(p[mask] if mask.any() else p))
+        if confidence < cfg.min_confidence:
+            continue
+        parts.append((p, mask, cfg.weights[name] * confidence))
+    return _combine(parts, cfg.labels)
+
+
+FUSION_RULES = {"confidence": confidence_fusion, "weighted": weighted_average}
+
+
+def load_weights(spec: str) -> dict[str, float]:
+    """Weights from the command line (``face=0.6,voice=0.4``) or a JSON file holding that mapping."""
+    import json
+    from pathlib import Path
+
+    from .errors import AvemotionError
+
+    if Path(spec).is_file():
+        try:
+            data = json.loads(Path(spec).read_text())
+        except json.JSONDecodeError as exc:
+            raise AvemotionError(f"weights file is not valid JSON ({exc.msg})", spec) from None
+        data = data.get("weights", data)
+    else:
+        try:
+            data = {k.strip(): float(v) for k, v in (part.split("=") for part in spec.split(","))}
+        except ValueError:
+            raise AvemotionError(f"weights must look like face=0.6,voice=0.4, got {spec!r}") from None
+    unknown = set(data) - {"face", "voice"}
+    if unknown or any(float(v) < 0 for v in data.values()) or not any(float(v) > 0 for v in data.values()):
+        raise AvemotionError(f"weights need face and/or voice, non-negative, not all zero; got {data}")
+    return {k: float(v) for k, v in data.items()}
