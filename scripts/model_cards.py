@@ -54,9 +54,15 @@ def render(card: dict) -> str:
         if "training_data_unweighted_accuracy" in m:
             lines += ["", f"On its own training data (not a result, shown for contrast): UA "
                           f"{m['training_data_unweighted_accuracy']:.3f}"]
-    if card.get("training", {}).get("val_accuracy_tta") is not None:
-        t = card["training"]
-        lines += ["", f"Chosen on FER2013 val: epoch {t['best_epoch']}, val accuracy (flip TTA) {t['val_accuracy_tta']:.4f}"]
+        if m.get("test_accuracy_with_flip_tta") is not None:
+            lines += ["", f"With test-time flip (`--tta`, half the speed): accuracy {m['test_accuracy_with_flip_tta']:.3f}"]
+    t = card.get("training", {})
+    if t.get("best_epoch") is not None and t.get("val_accuracy") is not None:
+        how = "with" if t.get("config", {}).get("tta") else "without"
+        lines += ["", f"Best epoch chosen on FER2013 val: {t['best_epoch']} of {t['config']['epochs']} "
+                      f"(val accuracy {t['val_accuracy']:.4f}, {how} test-time flip)."]
+    if card.get("made_with"):
+        lines += ["", f"Trained {card['made_with']}; on {card.get('trained_on', '?')}."]
     return "\n".join(lines) + "\n"
 
 

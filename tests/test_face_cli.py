@@ -12,9 +12,10 @@ from avemotion.face.analyzer import FaceAnalyzer
 
 from .conftest import CLIPS, need
 
-# The expression model is trained by `avemotion train face` (issue 4, in progress); until it ships
-# these tests cannot run. Without it, `avemotion face` fails with one line naming the missing model.
-pytestmark = pytest.mark.skipif(not (MODELS_DIR / "face.onnx").exists(), reason="face model not shipped yet")
+
+
+def test_face_model_ships():
+    assert (MODELS_DIR / "face.onnx").exists() and (MODELS_DIR / "face_baseline.onnx").exists()
 
 
 def run(capsys, *argv):

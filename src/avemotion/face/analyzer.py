@@ -23,7 +23,7 @@ import numpy as np
 from ..media import read_image
 from ..taxonomy import as_dict
 from .classify import DEFAULT_FACE_MODEL, FaceClassifier
-from .detect import Detection, make_detector
+from .detect import DEFAULT_MIN_SCORE, Detection, make_detector
 from .preprocess import crop_face
 
 #: Margin added around each detector's box so crops frame the face as FER2013's crops do.
@@ -88,7 +88,7 @@ class FaceAnalyzer:
     """
 
     def __init__(self, model: str | os.PathLike[str] = DEFAULT_FACE_MODEL, *, detector: str = "blazeface",
-                 min_score: float = 0.5, max_faces: int | None = None, tta: bool | None = None,
+                 min_score: float = DEFAULT_MIN_SCORE, max_faces: int | None = None, tta: bool | None = None,
                  margin: float | None = None) -> None:
         self.classifier = FaceClassifier(model, tta=tta)
         self.labels = self.classifier.labels

@@ -98,6 +98,11 @@ def _blaze_session(file: str):
     return ort.InferenceSession(str(model_path(file)), opts, providers=["CPUExecutionProvider"])
 
 
+# Lowest BlazeFace score kept by default: on the real clips, faces score 0.68-0.93 and the few
+# false alarms of a face-free video (no_face.mp4, at 5 frames/s) 0.30-0.58 (benchmarks/face_detection.py).
+DEFAULT_MIN_SCORE = 0.6
+
+
 class BlazeFaceDetector:
     """MediaPipe BlazeFace run by onnxruntime: letterbox to the model's input, decode, weighted NMS.
 
@@ -107,7 +112,7 @@ class BlazeFaceDetector:
 
     name = "blazeface"
 
-    def __init__(self, variant: str = "full", min_score: float = 0.5, iou_threshold: float = 0.3) -> None:
+    def __init__(self, variant: str = "full", min_score: float = DEFAULT_MIN_SCORE, iou_threshold: float = 0.3) -> None:
         file, self.size, strides, per_cell = BLAZEFACE[variant]
         self.session = _blaze_session(file)
         self.input_name = self.session.get_inputs()[0].name

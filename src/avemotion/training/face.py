@@ -4,11 +4,17 @@ Data: a folder with ``train/``, ``val/`` (and ``test/``) subfolders of one folde
 the FER2013 CSV (``emotion,pixels,Usage``: Training / PublicTest / PrivateTest). Every image goes
 through :func:`avemotion.face.analyzer.face_crops`, the path inference uses.
 
-Training: random affine (rotation, scale, shift, horizontal flip) and random erasing applied on
-whole batches in torch, label smoothing, SGD with Nesterov momentum and a one-cycle schedule.
-After each epoch the model is scored on ``val`` with test-time flip; the best epoch is kept.
-A checkpoint (model, optimiser, schedule, epoch, RNG) is written every epoch, and a rerun of
-the same command resumes from it.
+Training (the default recipe): random affine (rotation, scale, shift, horizontal flip) and
+random erasing applied on whole batches in torch, label smoothing, SGD with Nesterov momentum and
+a one-cycle schedule. After each epoch the model is scored on ``val`` (with test-time flip where
+the recipe uses it); the best epoch is kept. A checkpoint (model, optimiser, schedule, epoch,
+RNG) is written every epoch, and a rerun of the same command resumes from it.
+
+The seed's recipe (``arch="seed"``, see :meth:`FaceConfig.for_arch`) is what the seed report
+did: its CNN, Adam at a constant rate, no augmentation, no smoothing, no test-time flip.
+
+Training runs on a CUDA GPU where torch sees one (``device="auto"``), else on the CPU; the data
+set lives on that device and augmentation runs there too, so a GPU is not starved by Python.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,16 +47,31 @@ class FaceConfig:
     arch: str = "vgg"
     epochs: int = 40
     batch_size: int = 64
+    optimizer: str = "sgd"  # "sgd" (Nesterov, one-cycle) or "adam" (constant rate, the seed's)
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
+    augment: bool = True
     rotate: float = 12.0  # degrees
     scale: float = 0.12
     shift: float = 0.08  # fraction of the side
     erase_prob: float = 0.4
+    tta: bool = True  # score val (and ship) with the mirror image averaged in
     seed: int = 0
     threads: int = 2
+    device: str = "auto"  # "auto" (CUDA if torch sees it), "cpu" or "cuda"
+    time_budget: float | None = None  # seconds: fewer epochs if a timed probe says they won't fit
+
+    @classmethod
+    def for_arch(cls, arch: str, **overrides) -> FaceConfig:
+        """The recipe of an architecture: ``seed`` gets the seed report's plain training."""
+        if arch == "seed":
+            base = dict(optimizer="adam", lr=1e-3, weight_decay=0.0, label_smoothing=0.0, augment=False,
+                        tta=False, epochs=40)
+        else:
+            base = {}
+        return cls(arch=arch, **(base | {k: v for k, v in overrides.items() if v is not None}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,14 +102,17 @@ def load_split(data: str | Path, split: str, cache_dir: Path | None = None) -> t
             files.append(f)
             labels.append(FACE_EMOTIONS.index(lab))
     key = hashlib.sha1("\n".join(str(f) for f in files).encode()).hexdigest()[:16]
-    cache = (cache_dir or Path.home() / ".cache" / "avemotion") / "faces" / f"{split}-{key}.npz"
+    root = cache_dir or Path(os.environ.get("AVEMOTION_CACHE") or Path.home() / ".cache" / "avemotion")
+    cache = root / "faces" / f"{split}-{key}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         return z["images"], z["labels"]
     images = np.stack([face_crops(read_image(f), None, 0.0)[0] for f in files])
     y = np.array(labels, dtype=np.int64)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, images=images, labels=y)
+    tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")  # atomic: parallel runs share the cache
+    np.savez(tmp, images=images, labels=y)
+    tmp.replace(cache)
     return images, y
 
 
@@ -100,55 +125,120 @@ def augment(x, cfg: FaceConfig, gen):
     import torch
     import torch.nn.functional as F
 
-    b = x.shape[0]
-    u = lambda: torch.rand(b, generator=gen) * 2 - 1
+    b, dev = x.shape[0], x.device
+
+    def rand(*shape):
+        return torch.rand(*shape, generator=gen, device=dev)
+
+    u = lambda: rand(b) * 2 - 1
     ang = u() * math.radians(cfg.rotate)
     sc = 1 + u() * cfg.scale
-    flip = torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0)
+    flip = torch.where(rand(b) < 0.5, -1.0, 1.0)
     cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
     theta = torch.stack([torch.stack([cos * flip, -sin, u() * cfg.shift * 2], 1),
                          torch.stack([sin * flip, cos, u() * cfg.shift * 2], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     # Random erasing: one rectangle per chosen image, filled with noise at the image's level.
-    erase = torch.rand(b, generator=gen) < cfg.erase_prob
-    if erase.any():
-        h = w = x.shape[-1]
-        eh = (torch.rand(b, generator=gen) * 0.3 + 0.1) * h
-        ew = (torch.rand(b, generator=gen) * 0.3 + 0.1) * w
-        y0 = torch.rand(b, generator=gen) * (h - eh)
-        x0 = torch.rand(b, generator=gen) * (w - ew)
-        rows = torch.arange(h)[None, :, None]
-        cols = torch.arange(w)[None, None, :]
-        mask = ((rows >= y0[:, None, None]) & (rows < (y0 + eh)[:, None, None]) &
-                (cols >= x0[:, None, None]) & (cols < (x0 + ew)[:, None, None]) & erase[:, None, None])
-        noise = torch.rand(x.shape, generator=gen) * 255
-        x = torch.where(mask[:, None], noise, x)
-    return x
+    # (Drawn whether or not any image is erased: no host sync, and the RNG stream stays fixed.)
+    erase = rand(b) < cfg.erase_prob
+    h = w = x.shape[-1]
+    eh = (rand(b) * 0.3 + 0.1) * h
+    ew = (rand(b) * 0.3 + 0.1) * w
+    y0 = rand(b) * (h - eh)
+    x0 = rand(b) * (w - ew)
+    rows = torch.arange(h, device=dev)[None, :, None]
+    cols = torch.arange(w, device=dev)[None, None, :]
+    mask = ((rows >= y0[:, None, None]) & (rows < (y0 + eh)[:, None, None]) &
+            (cols >= x0[:, None, None]) & (cols < (x0 + ew)[:, None, None]) & erase[:, None, None])
+    noise = rand(*x.shape) * 255
+    return torch.where(mask[:, None], noise, x)
 
 
 # ---------------------------------------------------------------------------------------------
 # Training with checkpoints
 
 
-def predict(model, images: np.ndarray, batch: int = 256, tta: bool = True) -> np.ndarray:
-    """Softmax probabilities (N, 7); ``tta`` averages the image and its mirror."""
+def resolve_device(name: str = "auto") -> str:
+    """``auto`` → ``cuda`` where torch sees a GPU, else ``cpu``."""
     import torch
 
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def predict(model, images: np.ndarray, batch: int = 256, tta: bool = True) -> np.ndarray:
+    """Softmax probabilities (N, 7) on the model's device; ``tta`` averages the image and its mirror."""
+    import torch
+
+    dev = next(model.parameters()).device
     model.eval()
     out = []
     with torch.no_grad():
         for s in range(0, len(images), batch):
-            x = torch.from_numpy(to_input(images[s:s + batch]))
+            x = torch.from_numpy(to_input(images[s:s + batch])).to(dev)
             p = torch.softmax(model(x), 1)
             if tta:
                 p = (p + torch.softmax(model(torch.flip(x, dims=[3])), 1)) / 2
-            out.append(p.numpy())
+            out.append(p.cpu().numpy())
     return np.concatenate(out)
 
 
+def _optimiser(model, cfg: FaceConfig, total_steps: int):
+    import torch
+
+    if cfg.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    if cfg.optimizer != "sgd":
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose sgd or adam")
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
+                          weight_decay=cfg.weight_decay)
+    return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.15)
+
+
+def _step(model, opt, sched, loss_fn, x, y, cfg: FaceConfig, gen):
+    if cfg.augment:
+        x = augment(x, cfg, gen)
+    loss = loss_fn(model(x), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
+    return loss.detach()
+
+
+def _fit_epochs(model, cfg: FaceConfig, x_all, y_all, steps_per_epoch: int) -> int:
+    """Epochs that fit ``cfg.time_budget``: time 30 steps of a throwaway copy, keep a 10% margin."""
+    import copy
+
+    import torch
+
+    probe = copy.deepcopy(model).train()
+    opt, sched = _optimiser(probe, cfg, 10_000)
+    gen = torch.Generator(device=x_all.device).manual_seed(cfg.seed + 1)
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    idx = torch.arange(cfg.batch_size, device=x_all.device)
+    for i in range(40):
+        if i == 10:
+            if x_all.is_cuda:
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+        _step(probe, opt, sched, loss_fn, x_all[idx], y_all[idx], cfg, gen)
+    if x_all.is_cuda:
+        torch.cuda.synchronize()
+    per_epoch = (time.perf_counter() - t0) / 30 * steps_per_epoch * 1.15  # + validation
+    fit = max(1, int(cfg.time_budget * 0.9 / per_epoch))
+    log.info("time budget %.0fs: %.1fs an epoch, %d epochs fit", cfg.time_budget, per_epoch, fit)
+    return min(cfg.epochs, fit)
+
+
 def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dict:
-    """Train (or resume) in ``run_dir``; returns the history. ``best.pt`` holds the chosen model."""
+    """Train (or resume) in ``run_dir``; returns the history. ``best.pt`` holds the chosen model.
+
+    A resumed run keeps the epochs its ``config.json`` recorded (the schedule depends on them).
+    """
     import torch
 
     from .face_nets import build
@@ -156,58 +246,58 @@ def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dic
     cfg = cfg or FaceConfig()
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
+    dev = torch.device(resolve_device(cfg.device))
+    torch.backends.cudnn.benchmark = dev.type == "cuda"
     xtr, ytr = load_split(data, "train")
     xva, yva = load_split(data, "val")
-    log.info("train %d, val %d images", len(xtr), len(xva))
+    log.info("train %d, val %d images, on %s", len(xtr), len(xva), dev)
     torch.manual_seed(cfg.seed)
-    model = build(cfg.arch, len(FACE_EMOTIONS))
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
-                          weight_decay=cfg.weight_decay)
+    model = build(cfg.arch, len(FACE_EMOTIONS)).to(dev)
+    x_all = torch.from_numpy(to_input(xtr)).to(dev)
+    y_all = torch.from_numpy(ytr).to(dev)
     steps_per_epoch = math.ceil(len(xtr) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
-                                                pct_start=0.15)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    state = {"epoch": 0, "best_val": 0.0, "best_epoch": -1, "history": []}
     ckpt = run_dir / "last.pt"
+    if ckpt.exists() and (run_dir / "config.json").exists():
+        cfg.epochs = json.loads((run_dir / "config.json").read_text())["epochs"]
+    elif cfg.time_budget:
+        cfg.epochs = _fit_epochs(model, cfg, x_all, y_all, steps_per_epoch)
+    opt, sched = _optimiser(model, cfg, cfg.epochs * steps_per_epoch)
+    gen = torch.Generator(device=dev).manual_seed(cfg.seed)
+    state = {"epoch": 0, "best_val": 0.0, "best_epoch": -1, "history": []}
     if ckpt.exists():
-        saved = torch.load(ckpt, weights_only=True)
+        saved = torch.load(ckpt, weights_only=True, map_location=dev)
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["opt"])
         sched.load_state_dict(saved["sched"])
-        gen.set_state(saved["gen"])
+        gen.set_state(saved["gen"].cpu())
         state = json.loads(saved["state"])
         log.info("resumed at epoch %d (best val %.4f)", state["epoch"], state["best_val"])
     (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    ytr_t = torch.from_numpy(ytr)
     while state["epoch"] < cfg.epochs:
         epoch = state["epoch"]
         model.train()
-        order = torch.randperm(len(xtr), generator=gen)
-        t0, total = time.time(), 0.0
+        order = torch.randperm(len(xtr), generator=gen, device=dev)
+        t0 = time.time()
+        total = torch.zeros((), device=dev)
         for s in range(0, len(xtr), cfg.batch_size):
             idx = order[s:s + cfg.batch_size]
             if len(idx) < 2:
                 continue
-            x = augment(torch.from_numpy(to_input(xtr[idx.numpy()])), cfg, gen)
-            loss = loss_fn(model(x), ytr_t[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        val = float((predict(model, xva).argmax(1) == yva).mean())
-        state["history"].append({"epoch": epoch + 1, "loss": round(total / len(xtr), 4), "val_accuracy": round(val, 4),
+            total += _step(model, opt, sched, loss_fn, x_all[idx], y_all[idx], cfg, gen) * len(idx)
+        val = float((predict(model, xva, tta=cfg.tta).argmax(1) == yva).mean())
+        loss = float(total) / len(xtr)
+        state["history"].append({"epoch": epoch + 1, "loss": round(loss, 4), "val_accuracy": round(val, 4),
                                  "seconds": round(time.time() - t0, 1)})
         state["epoch"] = epoch + 1
         if val > state["best_val"]:
             state["best_val"], state["best_epoch"] = val, epoch + 1
-            torch.save(model.state_dict(), run_dir / "best.pt")
+            torch.save({k: v.cpu() for k, v in model.state_dict().items()}, run_dir / "best.pt")
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "gen": gen.get_state(), "state": json.dumps(state)}, run_dir / "last.tmp")
         (run_dir / "last.tmp").replace(ckpt)
         (run_dir / "history.json").write_text(json.dumps(state, indent=2))
-        log.info("epoch %d/%d loss %.4f val %.4f (best %.4f @%d) %.0fs", epoch + 1, cfg.epochs, total / len(xtr), val,
+        log.info("epoch %d/%d loss %.4f val %.4f (best %.4f @%d) %.0fs", epoch + 1, cfg.epochs, loss, val,
                  state["best_val"], state["best_epoch"], time.time() - t0)
     return state
 
@@ -218,8 +308,18 @@ def load_best(run_dir: Path, arch: str):
     from .face_nets import build
 
     model = build(arch, len(FACE_EMOTIONS))
-    model.load_state_dict(torch.load(run_dir / "best.pt", weights_only=True))
+    model.load_state_dict(torch.load(run_dir / "best.pt", weights_only=True, map_location="cpu"))
     return model.eval()
+
+
+def _hardware(device: str) -> str:
+    import platform
+
+    import torch
+
+    if resolve_device(device) == "cuda":
+        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
+    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores (torch {torch.__version__})"
 
 
 def export_onnx(model, path: Path) -> Path:
@@ -244,15 +344,16 @@ def train_and_export_face(data: str | Path, run_dir: Path, out: Path, cfg: FaceC
     state = train(data, run_dir, cfg)
     model = load_best(run_dir, cfg.arch)
     out.mkdir(parents=True, exist_ok=True)
-    name = name or ("face" if cfg.arch == "vgg" else "face_baseline")
+    name = name or ("face_baseline" if cfg.arch == "seed" else "face")
     path = export_onnx(model, out / f"{name}.onnx")
     card = {
-        "name": name, "task": "face", "labels": list(FACE_EMOTIONS), "tta": True,
+        "name": name, "task": "face", "labels": list(FACE_EMOTIONS), "tta": cfg.tta,
         "inputs": {"faces": {"kind": "face", "size": 48, "channels": "grey", "range": "0..255",
                              "layout": "N,1,48,48", "normalisation": "per-image standardisation inside the model"}},
         "architecture": cfg.arch, "parameters": int(sum(p.numel() for p in model.parameters())),
+        "trained_on": _hardware(cfg.device),
         "training": {"config": asdict(cfg), "best_epoch": state["best_epoch"],
-                     "val_accuracy_tta": round(state["best_val"], 4), "history": state["history"]},
+                     "val_accuracy": round(state["best_val"], 4), "history": state["history"]},
         "data": {"corpus": "FER2013", "train": "train/ (28,709)", "selection": "val/ = PublicTest (3,589)"},
         "licence": FER_LICENCE,
         "command": command or f"avemotion train face DATA --arch {cfg.arch}",
