@@ -2,7 +2,7 @@
 
 The public API::
 
-    from avemotion import SpeechAnalyzer, FaceAnalyzer, EMOTIONS
+    from avemotion import analyze, SpeechAnalyzer, FaceAnalyzer, LiveAnalyzer, EMOTIONS
 """
 
 from __future__ import annotations
@@ -23,8 +23,17 @@ def __getattr__(name: str):
         from .face import analyzer
 
         return getattr(analyzer, name)
+    if name in {"analyze", "AnalyzeConfig", "AnalysisResult", "VideoAnalyzer"}:
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    if name == "LiveAnalyzer":
+        from .live import LiveAnalyzer
+
+        return LiveAnalyzer
     raise AttributeError(f"module 'avemotion' has no attribute {name!r}")
 
 
 __all__ = ["EMOTIONS", "FACE_EMOTIONS", "SPEECH_EMOTIONS", "AvemotionError", "MediaError", "ModelError",
-           "SpeechAnalyzer", "SpeechResult", "SpeechSegment", "FaceAnalyzer", "Face", "FaceResult"]
+           "SpeechAnalyzer", "SpeechResult", "SpeechSegment", "FaceAnalyzer", "Face", "FaceResult",
+           "analyze", "AnalyzeConfig", "AnalysisResult", "VideoAnalyzer", "LiveAnalyzer"]

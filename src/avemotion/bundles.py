@@ -77,6 +77,8 @@ class ModelBundle:
         if self.threads:
             opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
+        # No busy-waiting between calls: decoding runs beside inference (avemotion.pipeline).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             return ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own unrelated classes

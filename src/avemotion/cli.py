@@ -17,10 +17,11 @@ from pathlib import Path
 
 from . import __version__
 from .errors import AvemotionError
-from .media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from .media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, check_file
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEMO_SPEECH = DATA_DIR / "demo_speech.flac"
+DEMO_VIDEO = DATA_DIR / "demo_face.mp4"
 
 
 def _command_line() -> str | None:
@@ -183,6 +184,151 @@ def _print_faces(result) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# analyze
+
+
+def _analyze_config(args: argparse.Namespace):
+    from .fusion import load_weights
+    from .pipeline import AnalyzeConfig
+
+    cfg = AnalyzeConfig(fps=args.fps, window=args.window, fusion=args.fusion, detector=args.detector,
+                        tta=args.tta)
+    if args.weights:
+        cfg.weights = {"face": 0.0, "voice": 0.0} | load_weights(args.weights)
+    return cfg
+
+
+def _source_stamp(path: Path) -> dict:
+    st = path.stat()
+    return {"path": str(path.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _out_dirs(files: Sequence[Path], root: Path) -> dict[Path, Path]:
+    """A folder per file, named after it (with its parent's name where two files share a name)."""
+    stems: dict[str, int] = {}
+    for f in files:
+        stems[f.stem] = stems.get(f.stem, 0) + 1
+    return {f: root / (f.stem if stems[f.stem] == 1 else f"{f.parent.name}-{f.stem}") for f in files}
+
+
+def _done(out: Path, stamp: dict) -> bool:
+    try:
+        return json.loads((out / "result.json").read_text()).get("source") == stamp
+    except (OSError, ValueError):
+        return False
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .pipeline import VideoAnalyzer
+    from .report.outputs import write_json, write_outputs
+    from .report.progress import progress_bar
+
+    paths = [str(DEMO_VIDEO)] if args.demo else args.paths
+    if not paths:
+        _err("give a video, audio or image file (or a folder), or --demo")
+        return 2
+    files = expand_paths(paths, VIDEO_EXTENSIONS | AUDIO_EXTENSIONS | IMAGE_EXTENSIONS)
+    if not files:
+        _err(f"no media files found in {', '.join(paths)}")
+        return 2
+    batch = len(files) > 1 or any(Path(p).is_dir() for p in paths)
+    root = Path(args.out or ("avemotion-out/demo" if args.demo else "avemotion-out"))
+    outs = _out_dirs(files, root) if batch else {files[0]: Path(args.out) if args.out else root / files[0].stem}
+    if args.demo and not args.out:
+        outs = {files[0]: root}
+    try:
+        analyzer = VideoAnalyzer(_analyze_config(args))
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    failed = 0
+    with progress_bar("analyze", total=len(files), enabled=batch) as advance:
+        for f in files:
+            out = outs[f]
+            try:
+                stamp = _source_stamp(check_file(f))
+                if batch and not args.force and _done(out, stamp):
+                    print(json.dumps({"path": str(f), "out": str(out), "status": "done earlier"}), flush=True)
+                    continue
+                result = analyzer.analyze(f)
+                write_outputs(result, out, annotate=not args.no_annotate, source=stamp)
+                (out / "error.json").unlink(missing_ok=True)
+            except AvemotionError as exc:
+                failed += 1
+                if batch:
+                    out.mkdir(parents=True, exist_ok=True)
+                    write_json({"path": str(f), "error": exc.reason}, out / "error.json")
+                    print(json.dumps({"path": str(f), "out": str(out), "error": exc.reason}), flush=True)
+                else:
+                    _err(str(exc))
+                continue
+            finally:
+                advance()
+            if batch:
+                print(json.dumps({"path": str(f), "out": str(out), "status": "ok", "label": result.label,
+                                  "face": result.status["face"], "voice": result.status["voice"]}), flush=True)
+            elif args.json:
+                print((out / "result.json").read_text())
+            else:
+                _print_analysis(result, out)
+    if batch:
+        print(f"{len(files) - failed} of {len(files)} files analysed, {failed} failed; results in {root}",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_analysis(result, out: Path) -> None:
+    from .report.tables import print_table, probability_table
+    from .taxonomy import FACE_EMOTIONS
+
+    s = result.summary
+    labels = list(FACE_EMOTIONS) + [lab for lab in result.models.get("voice_labels", []) if lab not in FACE_EMOTIONS]
+    print(f"{result.path}  ({result.duration:.1f} s; face: {result.status['face']}, voice: {result.status['voice']})")
+    print_table(probability_table({"voice": s["voice"], "face": s["face"], "fused": s["fused"]}, labels=labels))
+    print(f"overall: {result.label or 'nothing to read (no face, no speech)'}")
+    print(f"report: {out / 'report.html'}  (also result.json, timeline.csv, timeline.png"
+          f"{', annotated.mp4' if (out / 'annotated.mp4').exists() else ''})")
+
+
+# ---------------------------------------------------------------------------------------------
+# live
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from .live import LiveAnalyzer, camera_frames, gui_available
+
+    if args.show and not gui_available():
+        _err("--show needs a display and an OpenCV build with GUI support (pip install opencv-python "
+             "in place of opencv-python-headless); streaming JSON Lines instead")
+        args.show = False
+    live = LiveAnalyzer(args.model, detector=args.detector, tau=args.smooth)
+    step = 1.0 / args.fps if args.fps else 0.0
+    next_t = 0.0
+    source = args.source if args.source is not None else str(args.camera)
+    for t, frame in camera_frames(source, args.max_frames):
+        if t + 1e-6 < next_t:
+            continue
+        next_t = t + step
+        out = live.step(frame, t)
+        print(json.dumps(out), flush=True)
+        if args.show:
+            import cv2
+
+            from .face.analyzer import Face
+            from .report.draw import draw_faces
+
+            faces = [Face(tuple(f["box"]), f["score"], f["probabilities"]) for f in out["faces"]]
+            img = draw_faces(frame, faces)
+            if out["label"]:
+                cv2.putText(img, f"running: {out['label']}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9,
+                            (255, 255, 255), 2, cv2.LINE_AA)
+            cv2.imshow("avemotion live (q quits)", img)
+            if cv2.waitKey(1) & 0xFF == ord("q"):
+                break
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # evaluate / train
 
 
@@ -281,6 +427,34 @@ def build_parser() -> argparse.ArgumentParser:
                     help="average each face with its mirror: +1 point on FER2013 test, half the speed "
                          "(default: as the model card says, off for the shipped model)")
     fp.set_defaults(func=cmd_face)
+
+    an = sub.add_parser("analyze", help="face and voice over time in videos (audio files and images too), fused")
+    an.add_argument("paths", nargs="*", help="video, audio or image files, or folders")
+    an.add_argument("--demo", action="store_true", help="run on the bundled real clip")
+    an.add_argument("--out", default=None,
+                    help="output folder (default avemotion-out/NAME; several files: a folder each inside it)")
+    an.add_argument("--fps", type=float, default=5.0, help="video frames sampled a second (default 5)")
+    an.add_argument("--window", type=float, default=1.0, help="timeline window in seconds (default 1)")
+    an.add_argument("--fusion", default="confidence", choices=["confidence", "weighted"],
+                    help="confidence-aware (default) or the seed's fixed weighted average")
+    an.add_argument("--weights", default=None, help="modality weights: face=0.6,voice=0.4 or a JSON file")
+    an.add_argument("--detector", default="blazeface", choices=["blazeface", "haar"])
+    an.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None, help="face test-time flip")
+    an.add_argument("--no-annotate", action="store_true", help="skip annotated.mp4 (the slowest output)")
+    an.add_argument("--json", action="store_true", help="print result.json (one file)")
+    an.add_argument("--force", action="store_true", help="redo files a batch finished earlier")
+    an.set_defaults(func=cmd_analyze)
+
+    lv = sub.add_parser("live", help="faces from a webcam or a file, streamed frame by frame (JSON Lines)")
+    lv.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
+    lv.add_argument("--source", default=None, help="read this video file instead of a camera")
+    lv.add_argument("--fps", type=float, default=None, help="analyse at most this many frames a second")
+    lv.add_argument("--smooth", type=float, default=1.0, help="time constant of the running state (s)")
+    lv.add_argument("--max-frames", type=int, default=None, help="stop after this many frames read")
+    lv.add_argument("--show", action="store_true", help="overlay window (needs a display and GUI OpenCV)")
+    lv.add_argument("--detector", default="blazeface", choices=["blazeface", "haar"])
+    lv.add_argument("--model", default="face")
+    lv.set_defaults(func=cmd_live)
 
     ev = sub.add_parser("evaluate", help="speaker-independent (speech) or test-split (face) evaluation")
     ev.add_argument("task", choices=["speech", "face"])

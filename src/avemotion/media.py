@@ -224,9 +224,13 @@ def iter_frames(path: str | os.PathLike[str], fps: float | None = 5.0, *,
         index = 0
         base = stream.time_base or Fraction(1, 1000)
         start = float(stream.start_time * base) if stream.start_time is not None else 0.0
+        rate = float(stream.average_rate or stream.guessed_rate or 25)
+        decoded = -1
         try:
             for frame in container.decode(stream):
-                t = float(frame.pts * base) - start if frame.pts is not None else index / (fps or 25)
+                decoded += 1
+                # Without timestamps (some AVI files), the frame's place in the stream gives its time.
+                t = float(frame.pts * base) - start if frame.pts is not None else decoded / rate
                 if step is not None and t + 1e-6 < next_t:
                     continue
                 image = _frame_to_bgr(frame, max_side)

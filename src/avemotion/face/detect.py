@@ -95,6 +95,8 @@ def _blaze_session(file: str):
 
     opts = ort.SessionOptions()
     opts.inter_op_num_threads = 1
+    # No busy-waiting between calls: the video decoder thread needs those cycles.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(model_path(file)), opts, providers=["CPUExecutionProvider"])
 
 

@@ -1,0 +1,106 @@
+"""Make test and benchmark clips with a real face and real speech, from ../shared/data.
+
+    python scripts/make_clips.py [--out OUT] [--shared ../shared/data]
+
+The clips of ../shared/data/clips have faces but no speech; RAVDESS has speech but no video
+here. This muxes RAVDESS speech (several actors, with pauses) onto real face video with PyAV:
+
+* ``talking_head_60s.mp4`` — the face part of ``face_noface.mov`` (0-2.6 s) played forwards
+  and backwards in a loop, scaled to 1280x720 at 25 frames/s, H.264, for 60 s; its audio is
+  RAVDESS speech clips one after another with 1-s pauses (AAC). The benchmark clip.
+* ``face_with_speech.mp4`` — ``single_face.mp4`` slowed to fill one RAVDESS sentence
+  (actor 12, happy, strong), its near-silent track replaced by that sentence.
+
+The outputs contain RAVDESS audio (CC BY-NC-SA 4.0): keep them out of the repository (the
+default folder, ``out/clips``, is git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from avemotion.media import iter_frames, load_audio
+
+ROOT = Path(__file__).resolve().parents[1]
+SR = 16000
+
+
+def ravdess_speech(ravdess: Path, seconds: float, pause: float = 1.0) -> np.ndarray:
+    """RAVDESS sentences from several actors and emotions, with pauses, up to ``seconds``."""
+    files = sorted(ravdess.glob("Actor_*/*.flac")) or sorted(ravdess.glob("Actor_*/*.wav"))
+    if not files:
+        raise SystemExit(f"no RAVDESS clips under {ravdess}")
+    rng = np.random.default_rng(0)
+    out: list[np.ndarray] = []
+    total = 0
+    for f in rng.permutation(files):
+        y = load_audio(f, SR, normalize=False) * 0.9
+        out += [y, np.zeros(int(pause * SR), np.float32)]
+        total += y.size + int(pause * SR)
+        if total >= seconds * SR:
+            break
+    return np.concatenate(out)[: int(seconds * SR)]
+
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: int, audio: np.ndarray, seconds: float,
+               size: tuple[int, int]) -> Path:
+    """Frames (looped to ``seconds``) + 16-kHz mono audio → H.264/AAC MP4."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=fps)
+        vs.width, vs.height = size
+        vs.pix_fmt = "yuv420p"
+        vs.options = {"preset": "medium", "crf": "23"}
+        aus = out.add_stream("aac", rate=SR)
+        aus.layout = "mono"
+        n = int(round(seconds * fps))
+        for i in range(n):
+            img = cv2.resize(frames[i % len(frames)], size, interpolation=cv2.INTER_LINEAR)
+            vf = av.VideoFrame.from_ndarray(img, format="bgr24")
+            vf.pts = i
+            out.mux(vs.encode(vf))
+        out.mux(vs.encode(None))
+        hop = 1024
+        for s in range(0, audio.size, hop):
+            af = av.AudioFrame.from_ndarray(audio[None, s:s + hop].astype(np.float32), format="flt", layout="mono")
+            af.sample_rate, af.pts, af.time_base = SR, s, Fraction(1, SR)
+            out.mux(aus.encode(af))
+        out.mux(aus.encode(None))
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(ROOT / "out" / "clips"))
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--only", choices=["talking_head_60s", "face_with_speech"], default=None)
+    args = ap.parse_args()
+    shared, out = Path(args.shared), Path(args.out)
+    clips, ravdess = shared / "clips", shared / "ravdess_speech_16k"
+
+    if args.only in (None, "talking_head_60s"):
+        face = [f.image for f in iter_frames(clips / "face_noface.mov", fps=25) if f.time < 2.6]
+        pingpong = face + face[::-1]
+        p = write_clip(out / "talking_head_60s.mp4", pingpong, 25, ravdess_speech(ravdess, 60.0), 60.0, (1280, 720))
+        print(f"wrote {p} (60 s, 1280x720, 25 frames/s, RAVDESS speech)")
+    if args.only not in (None, "face_with_speech"):
+        return
+
+    sentence = load_audio(ravdess / "Actor_12" / "03-01-03-02-01-01-12.flac", SR, normalize=False)
+    seconds = sentence.size / SR
+    man = [f.image for f in iter_frames(clips / "single_face.mp4", fps=None)]
+    n = int(round(seconds * 25))
+    slowed = [man[min(len(man) - 1, int(i * len(man) / n))] for i in range(n)]
+    p = write_clip(out / "face_with_speech.mp4", slowed, 25, sentence, seconds, (640, 360))
+    print(f"wrote {p} ({seconds:.1f} s, 640x360, RAVDESS actor 12, happy)")
+
+
+if __name__ == "__main__":
+    main()

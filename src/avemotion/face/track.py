@@ -1,0 +1,99 @@
+"""Following faces across video frames by box overlap (IoU), and smoothing a running state.
+
+IoU matching is enough at a few frames a second for the faces of one video: each new detection
+joins the live track whose last box it overlaps most (above ``min_iou``), or starts a track; a
+track not seen for ``max_gap`` seconds ends. The main subject of a video is its most present track.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .detect import iou
+
+
+@dataclass
+class Track:
+    """One face followed through time: its frames' times, boxes and probabilities."""
+
+    id: int
+    times: list[float] = field(default_factory=list)
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    probabilities: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def start(self) -> float:
+        return self.times[0]
+
+    @property
+    def end(self) -> float:
+        return self.times[-1]
+
+
+class IoUTracker:
+    """Greedy IoU association, frame by frame; :meth:`update` returns each face's track id."""
+
+    def __init__(self, min_iou: float = 0.3, max_gap: float = 1.0) -> None:
+        self.min_iou, self.max_gap = min_iou, max_gap
+        self.tracks: list[Track] = []
+
+    def update(self, time: float, boxes: list[tuple[int, int, int, int]], probs: list[np.ndarray]) -> list[int]:
+        live = [t for t in self.tracks if time - t.end <= self.max_gap]
+        ids = [-1] * len(boxes)
+        if live and boxes:
+            overlap = iou(np.array([t.boxes[-1] for t in live], np.float32), np.array(boxes, np.float32))
+            for _ in range(min(len(live), len(boxes))):
+                ti, bi = np.unravel_index(np.argmax(overlap), overlap.shape)
+                if overlap[ti, bi] < self.min_iou:
+                    break
+                ids[bi] = live[ti].id
+                self._append(live[ti], time, boxes[bi], probs[bi])
+                overlap[ti, :] = -1
+                overlap[:, bi] = -1
+        for bi, box in enumerate(boxes):
+            if ids[bi] < 0:
+                track = Track(len(self.tracks))
+                self.tracks.append(track)
+                self._append(track, time, box, probs[bi])
+                ids[bi] = track.id
+        return ids
+
+    @staticmethod
+    def _append(track: Track, time: float, box, p) -> None:
+        track.times.append(time)
+        track.boxes.append(tuple(int(v) for v in box))
+        track.probabilities.append(np.asarray(p, np.float32))
+
+    def main_track(self) -> Track | None:
+        """The most present track (most frames; the earlier one on a tie)."""
+        return max(self.tracks, key=lambda t: (len(t.times), -t.id), default=None)
+
+
+class Smoother:
+    """Exponential moving average of a distribution with a time constant in seconds.
+
+    The live view's running state: it follows a change of expression within about ``tau``
+    seconds without flickering frame to frame. A gap (no face) longer than ``reset_after``
+    forgets the old state.
+    """
+
+    def __init__(self, tau: float = 1.0, reset_after: float = 2.0) -> None:
+        self.tau, self.reset_after = tau, reset_after
+        self.state: np.ndarray | None = None
+        self.last: float | None = None
+
+    def update(self, time: float, p: np.ndarray | None) -> np.ndarray | None:
+        if p is None:
+            if self.last is not None and time - self.last > self.reset_after:
+                self.state, self.last = None, None
+            return self.state
+        p = np.asarray(p, np.float64)
+        if self.state is None or self.last is None:
+            self.state = p
+        else:
+            alpha = 1 - np.exp(-max(time - self.last, 0.0) / self.tau)
+            self.state = (1 - alpha) * self.state + alpha * p
+        self.last = time
+        return self.state

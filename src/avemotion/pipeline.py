@@ -1,0 +1,372 @@
+"""Analyse a video: faces over time, the voice over time, fused into one timeline and a summary.
+
+The steps, each its own module::
+
+    media.iter_frames (PyAV, sampled at cfg.fps, decoded in a background thread)
+        → face.FaceAnalyzer (detect + classify, frames batched) → face.track.IoUTracker
+    media.load_audio (the audio track, 16 kHz mono) → speech.SpeechAnalyzer (VAD segments)
+        → timeline windows: face lane (main subject), voice lane, fused (fusion.py)
+        → AnalysisResult (dataclasses; ``to_dict`` is result.json, ``to_dataframe`` the timeline)
+
+A modality that is not there is reported as such, never as an emotion: ``"missing"`` (the file
+has no video or no audio track), ``"no face"`` / ``"no speech"`` (the track is there but holds
+nothing to read). An audio file, a video without audio and a still image all work.
+
+Usage::
+
+    import avemotion
+    r = avemotion.analyze("talk.mp4")
+    r.summary["fused"], r.to_dataframe()
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import MediaError
+from .face.detect import DEFAULT_MIN_SCORE
+from .face.track import IoUTracker
+from .fusion import FUSION_RULES, FusionConfig, ModalityInput
+from .media import MediaInfo, iter_frames, load_audio, probe
+from .taxonomy import FACE_EMOTIONS, as_dict
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class AnalyzeConfig:
+    """How a file is analysed (every field is a command-line option of ``avemotion analyze``)."""
+
+    fps: float = 5.0  # frames sampled a second for faces
+    window: float = 1.0  # timeline window, seconds
+    fusion: str = "confidence"  # "confidence" (default) or "weighted" (the seed's fixed average)
+    weights: dict[str, float] = field(default_factory=lambda: {"face": 0.5, "voice": 0.5})
+    face_model: str = "face"
+    speech_model: str = "speech"
+    detector: str = "blazeface"
+    min_face_score: float = DEFAULT_MIN_SCORE
+    max_side: int | None = 960  # larger frames are shrunk first (detection sees 192 px, faces 48 px)
+    tta: bool | None = None  # face test-time flip (None: as the model card says)
+
+    def __post_init__(self) -> None:
+        if self.fusion not in FUSION_RULES:
+            raise ValueError(f"fusion must be one of {', '.join(FUSION_RULES)}, not {self.fusion!r}")
+        if self.fps <= 0 or self.window <= 0:
+            raise ValueError("fps and window must be positive")
+
+
+@dataclass
+class Lane:
+    """One modality in one window: its distribution, how much of the window it saw, and why not."""
+
+    probabilities: dict[str, float] | None
+    coverage: float
+    status: str  # "ok", "no face", "no speech" or "missing"
+
+
+@dataclass
+class Window:
+    """A stretch of the timeline with the face, voice and fused distributions."""
+
+    start: float
+    end: float
+    face: Lane
+    voice: Lane
+    fused: dict[str, float] | None
+
+    @property
+    def label(self) -> str | None:
+        return max(self.fused, key=self.fused.get) if self.fused else None
+
+
+@dataclass
+class FrameFace:
+    """A face in one sampled frame, with the track it belongs to."""
+
+    track: int
+    box: tuple[int, int, int, int]
+    score: float
+    probabilities: dict[str, float]
+
+
+@dataclass
+class FrameResult:
+    time: float
+    faces: list[FrameFace]
+
+
+@dataclass
+class TrackSummary:
+    """One face followed through the video."""
+
+    id: int
+    start: float
+    end: float
+    frames: int
+    presence: float  # share of the sampled frames it is in
+    probabilities: dict[str, float]
+
+    @property
+    def label(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+
+@dataclass
+class AnalysisResult:
+    """Everything ``avemotion analyze`` found in one file; ``to_dict()`` is ``result.json``."""
+
+    path: str
+    media: dict
+    duration: float
+    summary: dict[str, dict[str, float] | None]  # fused, face, voice
+    status: dict[str, str]  # face, voice: ok / no face / no speech / missing
+    timeline: list[Window]
+    tracks: list[TrackSummary]
+    main_track: int | None
+    frames: list[FrameResult]
+    speech_segments: list[dict]
+    config: dict
+    models: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str | None:
+        """The fused emotion of the whole file (None when neither face nor voice had anything)."""
+        fused = self.summary.get("fused")
+        return max(fused, key=fused.get) if fused else None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d = {"schema": "avemotion.analysis", "schema_version": SCHEMA_VERSION, "avemotion": __version__, **d}
+        d["label"] = self.label
+        for w, wd in zip(self.timeline, d["timeline"], strict=True):
+            wd["label"] = w.label
+        for t, td in zip(self.tracks, d["tracks"], strict=True):
+            td["label"] = t.label
+        return d
+
+    def to_dataframe(self):
+        """The timeline as a pandas DataFrame: a row per window, a column per emotion per lane."""
+        import pandas as pd
+
+        rows = []
+        for w in self.timeline:
+            row: dict = {"start": w.start, "end": w.end}
+            for lane_name, lane in (("face", w.face), ("voice", w.voice)):
+                row[f"{lane_name}_status"] = lane.status
+                row[f"{lane_name}_coverage"] = lane.coverage
+                for lab in _LANE_LABELS[lane_name](self):
+                    row[f"{lane_name}_{lab}"] = lane.probabilities.get(lab) if lane.probabilities else None
+            for lab in FACE_EMOTIONS:
+                row[f"fused_{lab}"] = w.fused.get(lab) if w.fused else None
+            row["fused_label"] = w.label
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+_LANE_LABELS = {
+    "face": lambda r: r.models.get("face_labels", list(FACE_EMOTIONS)),
+    "voice": lambda r: r.models.get("voice_labels", []),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def prefetch(items: Iterator, size: int = 8) -> Iterator:
+    """Run an iterator in a background thread, ``size`` items ahead (decoding overlaps inference).
+
+    PyAV and onnxruntime release the GIL, so on two cores the decoder and the models run at
+    once. An exception in the producer is raised in the consumer.
+    """
+    q: queue.Queue = queue.Queue(maxsize=size)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put(item)
+        except BaseException as exc:  # handed to the consumer, raised there
+            q.put(exc)
+        finally:
+            q.put(done)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # drain so the producer can finish
+            try:
+                q.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+
+class VideoAnalyzer:
+    """Load the face and speech models once; :meth:`analyze` any video, audio file or image."""
+
+    def __init__(self, config: AnalyzeConfig | None = None) -> None:
+        from .face.analyzer import FaceAnalyzer
+        from .speech import SpeechAnalyzer
+
+        self.config = config or AnalyzeConfig()
+        c = self.config
+        self.faces = FaceAnalyzer(c.face_model, detector=c.detector, min_score=c.min_face_score, tta=c.tta)
+        self.speech = SpeechAnalyzer(c.speech_model)
+
+    # -- the two lanes -------------------------------------------------------------------------
+
+    def _face_pass(self, path: Path, info: MediaInfo) -> tuple[list[FrameResult], IoUTracker]:
+        c = self.config
+        tracker = IoUTracker(max_gap=max(1.0, 2.5 / c.fps))
+        frames: list[FrameResult] = []
+        if not info.has_video:
+            return frames, tracker
+        batch: list = []
+
+        def flush() -> None:
+            for fr, faces in zip(batch, self.faces.analyze_batch([f.image for f in batch]), strict=True):
+                probs = [np.array([f.probabilities[lab] for lab in self.faces.labels]) for f in faces]
+                ids = tracker.update(fr.time, [f.box for f in faces], probs)
+                frames.append(FrameResult(round(fr.time, 3), [
+                    FrameFace(i, tuple(f.box), round(f.score, 4), f.probabilities) for i, f in zip(ids, faces, strict=True)]))
+            batch.clear()
+
+        for frame in prefetch(iter_frames(path, fps=c.fps, max_side=c.max_side)):
+            batch.append(frame)
+            if len(batch) == 4:
+                flush()
+        flush()
+        return frames, tracker
+
+    def _voice_pass(self, path: Path, info: MediaInfo):
+        if not info.has_audio:
+            return None
+        try:
+            y = load_audio(path)
+        except MediaError:
+            return None  # an audio track that holds nothing readable counts as missing
+        return self.speech.analyze(y, path=str(path))
+
+    # -- the whole file ------------------------------------------------------------------------
+
+    def analyze(self, path: str | os.PathLike[str]) -> AnalysisResult:
+        """Analyse one file; raises :class:`~avemotion.errors.MediaError` (one line) if unreadable."""
+        c = self.config
+        p = Path(path)
+        info = probe(p)
+        t0 = time.perf_counter()
+        frames, tracker = self._face_pass(p, info)
+        t1 = time.perf_counter()
+        speech = self._voice_pass(p, info)
+        t2 = time.perf_counter()
+        if info.has_video and not frames:
+            raise MediaError("video track holds no frames", p)
+        last_frame = frames[-1].time + 1.0 / c.fps if frames else 0.0
+        duration = max(info.duration or 0.0, last_frame, speech.duration if speech else 0.0)
+        main = tracker.main_track()
+        timeline = self._timeline(duration, frames, main.id if main else None, speech, info)
+        n_frames = max(1, len(frames))
+        tracks = [TrackSummary(t.id, round(t.start, 3), round(t.end, 3), len(t.times), round(len(t.times) / n_frames, 4),
+                               as_dict(np.mean(t.probabilities, axis=0), self.faces.labels)) for t in tracker.tracks]
+        face_summary = tracks[main.id].probabilities if main else None
+        voice_summary = speech.probabilities if speech else None
+        fused_windows = [(w.fused, w.end - w.start) for w in timeline if w.fused]
+        fused = None
+        if fused_windows:
+            mean = np.average([[d[lab] for lab in FACE_EMOTIONS] for d, _ in fused_windows], axis=0,
+                              weights=[wt for _, wt in fused_windows])
+            fused = as_dict(mean / mean.sum(), FACE_EMOTIONS)
+        status = {
+            "face": "missing" if not info.has_video else ("ok" if main else "no face"),
+            "voice": "missing" if speech is None else ("ok" if speech.has_speech else "no speech"),
+        }
+        return AnalysisResult(
+            path=str(p), media=asdict(info), duration=round(duration, 3),
+            summary={"fused": fused, "face": face_summary, "voice": voice_summary}, status=status,
+            timeline=timeline, tracks=tracks, main_track=main.id if main else None, frames=frames,
+            speech_segments=[asdict(s) for s in speech.segments] if speech else [],
+            config=asdict(c),
+            models={"face": self.faces.classifier.bundle.name, "voice": self.speech.bundle.name,
+                    "detector": c.detector, "face_labels": list(self.faces.labels),
+                    "voice_labels": list(self.speech.labels)},
+            timings={"faces_s": round(t1 - t0, 3), "voice_s": round(t2 - t1, 3),
+                     "total_s": round(time.perf_counter() - t0, 3)},
+        )
+
+    def _timeline(self, duration: float, frames: list[FrameResult], main: int | None, speech, info: MediaInfo) -> list[Window]:
+        c = self.config
+        fusion = FUSION_RULES[c.fusion]
+        fcfg = FusionConfig(weights=dict(c.weights))
+        n = max(1, int(np.ceil(duration / c.window - 1e-9)))
+        times = np.array([f.time for f in frames])
+        out = []
+        for k in range(n):
+            start = k * c.window
+            end = min((k + 1) * c.window, duration) if duration > 0 else c.window
+            face = self._face_lane(frames, times, main, start, end, info)
+            voice = self._voice_lane(speech, start, end)
+            fused = fusion({"face": ModalityInput(face.probabilities, face.coverage),
+                            "voice": ModalityInput(voice.probabilities, voice.coverage)}, fcfg)
+            out.append(Window(round(start, 3), round(end, 3), face, voice, fused))
+        return out
+
+    def _face_lane(self, frames, times, main, start, end, info) -> Lane:
+        if not info.has_video:
+            return Lane(None, 0.0, "missing")
+        idx = np.flatnonzero((times >= start - 1e-6) & (times < end - 1e-6))
+        got = [f for i in idx for f in frames[i].faces if f.track == main]
+        if not len(idx) or not got:
+            return Lane(None, 0.0, "no face")
+        mean = np.mean([[f.probabilities[lab] for lab in self.faces.labels] for f in got], axis=0)
+        return Lane(as_dict(mean, self.faces.labels), round(len(got) / len(idx), 3), "ok")
+
+    def _voice_lane(self, speech, start, end) -> Lane:
+        if speech is None:
+            return Lane(None, 0.0, "missing")
+        parts, weights = [], []
+        for s in speech.segments:
+            overlap = min(end, s.end) - max(start, s.start)
+            if overlap > 1e-3:
+                parts.append([s.probabilities[lab] for lab in self.speech.labels])
+                weights.append(overlap)
+        if not parts:
+            return Lane(None, 0.0, "no speech")
+        mean = np.average(parts, axis=0, weights=weights)
+        return Lane(as_dict(mean, self.speech.labels), round(min(1.0, sum(weights) / (end - start)), 3), "ok")
+
+
+_DEFAULT: dict[str, VideoAnalyzer] = {}
+
+
+def analyze(path: str | os.PathLike[str], config: AnalyzeConfig | None = None, **options) -> AnalysisResult:
+    """Analyse one file with the shipped models (loaded once per configuration and kept).
+
+    ``options`` are :class:`AnalyzeConfig` fields, e.g. ``analyze("a.mp4", fps=2, window=2.0)``.
+    """
+    cfg = config or AnalyzeConfig(**options)
+    key = repr(asdict(cfg))
+    if key not in _DEFAULT:
+        _DEFAULT.clear()
+        _DEFAULT[key] = VideoAnalyzer(cfg)
+    return _DEFAULT[key].analyze(path)
