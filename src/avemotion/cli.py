@@ -329,6 +329,27 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# serve
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        _err("the web app needs the server extra: pip install 'avemotion[server]'")
+        return 2
+    from .server import ServerConfig, serve
+
+    cfg = ServerConfig(data_dir=Path(args.data_dir), workers=args.workers, max_upload_mb=args.max_upload_mb,
+                       retention_days=args.retention_days, annotate=not args.no_annotate)
+    print(f"avemotion web app on http://{args.host}:{args.port}/ (API docs at /docs; data in {cfg.data_dir})",
+          file=sys.stderr)
+    serve(args.host, args.port, cfg)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # evaluate / train
 
 
@@ -455,6 +476,16 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--detector", default="blazeface", choices=["blazeface", "haar"])
     lv.add_argument("--model", default="face")
     lv.set_defaults(func=cmd_live)
+
+    sv = sub.add_parser("serve", help="the web app and REST API (needs the server extra)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--data-dir", default="avemotion-data", help="jobs, uploads and results (default avemotion-data)")
+    sv.add_argument("--workers", type=int, default=1, help="analyses at once; more uploads queue (default 1)")
+    sv.add_argument("--max-upload-mb", type=float, default=200.0, help="largest upload accepted (default 200)")
+    sv.add_argument("--retention-days", type=float, default=7.0, help="delete finished jobs after this long")
+    sv.add_argument("--no-annotate", action="store_true", help="skip annotated.mp4")
+    sv.set_defaults(func=cmd_serve)
 
     ev = sub.add_parser("evaluate", help="speaker-independent (speech) or test-split (face) evaluation")
     ev.add_argument("task", choices=["speech", "face"])

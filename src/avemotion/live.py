@@ -20,10 +20,12 @@ from .taxonomy import as_dict
 class LiveAnalyzer:
     """Load once; :meth:`step` one BGR frame at its time (s) → a JSON-ready dict."""
 
-    def __init__(self, model: str = "face", detector: str = "blazeface", tau: float = 1.0) -> None:
+    def __init__(self, model: str = "face", detector: str = "blazeface", tau: float = 1.0, *,
+                 faces=None) -> None:
         from .face.analyzer import FaceAnalyzer
 
-        self.faces = FaceAnalyzer(model, detector=detector)
+        # ``faces``: an already loaded FaceAnalyzer to share (the web server's live sockets do).
+        self.faces = faces or FaceAnalyzer(model, detector=detector)
         self.tracker = IoUTracker(max_gap=1.0)
         self.smoother = Smoother(tau=tau)
 

@@ -236,7 +236,7 @@ class VideoAnalyzer:
 
     # -- the two lanes -------------------------------------------------------------------------
 
-    def _face_pass(self, path: Path, info: MediaInfo) -> tuple[list[FrameResult], IoUTracker]:
+    def _face_pass(self, path: Path, info: MediaInfo, progress=None) -> tuple[list[FrameResult], IoUTracker]:
         c = self.config
         tracker = IoUTracker(max_gap=max(1.0, 2.5 / c.fps))
         frames: list[FrameResult] = []
@@ -250,6 +250,8 @@ class VideoAnalyzer:
                 ids = tracker.update(fr.time, [f.box for f in faces], probs)
                 frames.append(FrameResult(round(fr.time, 3), [
                     FrameFace(i, tuple(f.box), round(f.score, 4), f.probabilities) for i, f in zip(ids, faces, strict=True)]))
+            if progress is not None and batch and info.duration:
+                progress(min(0.85, 0.85 * batch[-1].time / info.duration))
             batch.clear()
 
         for frame in prefetch(iter_frames(path, fps=c.fps, max_side=c.max_side)):
@@ -270,16 +272,21 @@ class VideoAnalyzer:
 
     # -- the whole file ------------------------------------------------------------------------
 
-    def analyze(self, path: str | os.PathLike[str]) -> AnalysisResult:
-        """Analyse one file; raises :class:`~avemotion.errors.MediaError` (one line) if unreadable."""
+    def analyze(self, path: str | os.PathLike[str], progress=None) -> AnalysisResult:
+        """Analyse one file; raises :class:`~avemotion.errors.MediaError` (one line) if unreadable.
+
+        ``progress``, if given, is called with the fraction done (0..1) as the work goes on.
+        """
         c = self.config
         p = Path(path)
         info = probe(p)
         t0 = time.perf_counter()
-        frames, tracker = self._face_pass(p, info)
+        frames, tracker = self._face_pass(p, info, progress)
         t1 = time.perf_counter()
         speech = self._voice_pass(p, info)
         t2 = time.perf_counter()
+        if progress is not None:
+            progress(0.95)
         if info.has_video and not frames:
             raise MediaError("video track holds no frames", p)
         last_frame = frames[-1].time + 1.0 / c.fps if frames else 0.0

@@ -36,14 +36,19 @@ def write_json(data: dict, path: Path) -> Path:
     return _atomic(path, lambda t: t.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8"))
 
 
-def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | None = None) -> dict[str, Path]:
-    """Write every output of ``result`` (an AnalysisResult) into ``out``; result.json last."""
+def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | None = None,
+                  media: str | os.PathLike[str] | None = None) -> dict[str, Path]:
+    """Write every output of ``result`` (an AnalysisResult) into ``out``; result.json last.
+
+    ``media`` is the file to draw annotated.mp4 from when it is not at ``result.path`` (the
+    server stores uploads under generated names).
+    """
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     files["timeline.csv"] = _atomic(out / "timeline.csv", lambda t: result.to_dataframe().to_csv(t, index=False))
     files["timeline.png"] = _atomic(out / "timeline.png", lambda t: plot_timeline(result, t))
     if annotate and result.frames and result.media.get("kind") in ("video", "image"):
-        files["annotated.mp4"] = _atomic(out / "annotated.mp4", lambda t: annotated_video(result, t))
+        files["annotated.mp4"] = _atomic(out / "annotated.mp4", lambda t: annotated_video(result, t, media))
     files["report.html"] = _atomic(out / "report.html", lambda t: t.write_text(report_html(result, out), encoding="utf-8"))
     data = result.to_dict()
     if source:
@@ -117,7 +122,7 @@ def _rgb(bgr) -> tuple[float, float, float]:
 # annotated.mp4
 
 
-def annotated_video(result, path: str | os.PathLike[str]) -> Path:
+def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLike[str] | None = None) -> Path:
     """The sampled frames with face boxes, labels and probability bars; the original audio kept.
 
     The video runs at the sampling rate (``config.fps``), so it is exactly what was analysed.
@@ -128,12 +133,13 @@ def annotated_video(result, path: str | os.PathLike[str]) -> Path:
     from .draw import draw_faces
 
     cfg = result.config
-    fps = int(round(cfg["fps"]))
+    media = str(media or result.path)
+    fps = max(1, int(round(cfg["fps"])))
     by_time = {round(f.time, 3): f.faces for f in result.frames}
     with av.open(str(path), "w", format="mp4") as out:
         vs = None
-        audio = _audio_packets(result.path, out) if result.media.get("has_audio") else None
-        for i, frame in enumerate(iter_frames(result.path, fps=cfg["fps"], max_side=cfg.get("max_side"))):
+        audio = _audio_packets(media, out) if result.media.get("has_audio") else None
+        for i, frame in enumerate(iter_frames(media, fps=cfg["fps"], max_side=cfg.get("max_side"))):
             img = draw_faces(frame.image, [_Drawn(f) for f in by_time.get(round(frame.time, 3), [])])
             if vs is None:
                 vs = out.add_stream("libx264", rate=fps)

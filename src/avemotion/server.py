@@ -1,0 +1,441 @@
+"""The web app and REST API: ``avemotion serve`` (FastAPI + uvicorn; the ``server`` extra).
+
+Jobs live in a data directory: ``jobs.sqlite`` (the job table), ``uploads/`` (files stored under
+generated names only) and ``results/<job id>/`` (the outputs of :mod:`avemotion.report.outputs`).
+A bounded pool of worker threads runs analyses; further uploads wait in the queue. When the
+server starts, jobs that were queued or running when it stopped are queued again (their upload
+is still on disk), so a restart loses nothing; a job whose upload is gone is marked failed with
+the reason. Finished jobs older than the retention period are deleted with their files.
+
+REST (OpenAPI at ``/docs``, served from the package, no CDN)::
+
+    POST /v1/analyze              multipart: file, fps, window, fusion, weights → 202 {id, status, links}
+    GET  /v1/jobs/{id}            status (queued, running, done, failed), progress, error
+    GET  /v1/jobs/{id}/result     result.json       GET /v1/jobs/{id}/timeline.csv
+    GET  /v1/jobs/{id}/annotated.mp4                GET /v1/jobs/{id}/report.html
+    GET  /v1/jobs                 recent jobs       GET /v1/health
+    WS   /v1/live                 JPEG frames in, per-frame faces and running state out
+"""
+
+# (No `from __future__ import annotations`: FastAPI reads the endpoint annotations at runtime.)
+
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .errors import AvemotionError
+from .media import MEDIA_EXTENSIONS
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+FILES = {"result": ("result.json", "application/json"), "timeline.csv": ("timeline.csv", "text/csv"),
+         "annotated.mp4": ("annotated.mp4", "video/mp4"), "report.html": ("report.html", "text/html"),
+         "timeline.png": ("timeline.png", "image/png")}
+
+
+@dataclass
+class ServerConfig:
+    """Settings of ``avemotion serve`` (each is a command-line option)."""
+
+    data_dir: Path = field(default_factory=lambda: Path("avemotion-data"))
+    workers: int = 1  # analyses at once (each uses the CPU's cores through onnxruntime)
+    max_upload_mb: float = 200.0
+    retention_days: float = 7.0
+    annotate: bool = True
+
+
+# ---------------------------------------------------------------------------------------------
+# The job table
+
+
+class JobStore:
+    """Jobs in SQLite (one connection, serialised by a lock: the table is small and writes rare)."""
+
+    COLUMNS = ("id", "status", "progress", "error", "filename", "upload", "options", "created", "started",
+               "finished", "label", "note")
+
+    def __init__(self, path: Path) -> None:
+        self.lock = threading.Lock()
+        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("""CREATE TABLE IF NOT EXISTS jobs (
+            id TEXT PRIMARY KEY, status TEXT NOT NULL, progress REAL DEFAULT 0, error TEXT,
+            filename TEXT, upload TEXT, options TEXT, created REAL, started REAL, finished REAL, label TEXT,
+            note TEXT)""")
+
+    def add(self, job_id: str, filename: str, upload: str, options: dict) -> None:
+        with self.lock:
+            self.db.execute("INSERT INTO jobs (id, status, filename, upload, options, created) VALUES (?, ?, ?, ?, ?, ?)",
+                            (job_id, "queued", filename, upload, json.dumps(options), time.time()))
+
+    def update(self, job_id: str, **values) -> None:
+        cols = ", ".join(f"{k} = ?" for k in values)
+        with self.lock:
+            self.db.execute(f"UPDATE jobs SET {cols} WHERE id = ?", (*values.values(), job_id))  # noqa: S608 (fixed names)
+
+    def get(self, job_id: str) -> dict | None:
+        with self.lock:
+            row = self.db.execute(f"SELECT {', '.join(self.COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return dict(zip(self.COLUMNS, row, strict=True)) if row else None
+
+    def where(self, sql: str, args: tuple = ()) -> list[dict]:
+        with self.lock:
+            rows = self.db.execute(f"SELECT {', '.join(self.COLUMNS)} FROM jobs WHERE {sql}", args).fetchall()
+        return [dict(zip(self.COLUMNS, r, strict=True)) for r in rows]
+
+    def delete(self, job_id: str) -> None:
+        with self.lock:
+            self.db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers
+
+
+class Jobs:
+    """The job table, the files, the queue and the worker pool."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.root = Path(config.data_dir).resolve()
+        self.uploads = self.root / "uploads"
+        self.results = self.root / "results"
+        for d in (self.root, self.uploads, self.results):
+            d.mkdir(parents=True, exist_ok=True)
+        self.store = JobStore(self.root / "jobs.sqlite")
+        self.queue: queue.Queue[str] = queue.Queue()
+        self._analyzer = None
+        self._analyzer_lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    @property
+    def analyzer(self):
+        from .pipeline import VideoAnalyzer
+
+        with self._analyzer_lock:
+            if self._analyzer is None:
+                self._analyzer = VideoAnalyzer()
+            return self._analyzer
+
+    def start(self) -> None:
+        self.recover()
+        self.clean()
+        for i in range(max(1, self.config.workers)):
+            threading.Thread(target=self._work, name=f"avemotion-worker-{i}", daemon=True).start()
+        threading.Thread(target=self._janitor, name="avemotion-janitor", daemon=True).start()
+
+    def recover(self) -> None:
+        """Jobs cut off by a stop: queue them again, or fail them with the reason."""
+        for job in self.store.where("status IN ('queued', 'running') ORDER BY created"):
+            if (self.uploads / (job["upload"] or "")).is_file():
+                note = "queued again after a server restart" if job["status"] == "queued" else \
+                    "resumed after a server restart (it was running)"
+                self.store.update(job["id"], status="queued", progress=0.0, note=note)
+                self.queue.put(job["id"])
+            else:
+                self.store.update(job["id"], status="failed", finished=time.time(),
+                                  error="the server stopped during this job and its upload is gone")
+
+    def submit(self, job_id: str, filename: str, upload: str, options: dict) -> None:
+        self.store.add(job_id, filename, upload, options)
+        self.queue.put(job_id)
+
+    def result_dir(self, job_id: str) -> Path:
+        return self.results / job_id
+
+    def _work(self) -> None:
+        from .pipeline import AnalyzeConfig, VideoAnalyzer
+        from .report.outputs import write_outputs
+
+        while not self.stopping.is_set():
+            try:
+                job_id = self.queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            job = self.store.get(job_id)
+            if not job or job["status"] not in ("queued",):
+                continue
+            self.store.update(job_id, status="running", started=time.time(), progress=0.0)
+            try:
+                options = json.loads(job["options"] or "{}")
+                cfg = AnalyzeConfig(**options)
+                base = self.analyzer
+                va = base if cfg == base.config else _with_config(base, cfg, VideoAnalyzer)
+                last = [0.0]
+
+                def progress(x: float, job_id=job_id, last=last) -> None:
+                    if x - last[0] >= 0.05:
+                        last[0] = x
+                        self.store.update(job_id, progress=round(x, 3))
+
+                upload = self.uploads / job["upload"]
+                result = va.analyze(upload, progress=progress)
+                result.path = job["filename"]  # the user's name, not the stored one
+                out = self.result_dir(job_id)
+                if out.exists():
+                    shutil.rmtree(out)
+                write_outputs(result, out, annotate=self.config.annotate, media=upload)
+                self.store.update(job_id, status="done", progress=1.0, finished=time.time(), label=result.label,
+                                  error=None)
+            except (AvemotionError, ValueError, TypeError) as exc:
+                reason = exc.reason if isinstance(exc, AvemotionError) else str(exc)
+                self.store.update(job_id, status="failed", finished=time.time(), error=reason)
+            except Exception as exc:  # a worker must survive any one job
+                log.exception("job %s failed", job_id)
+                self.store.update(job_id, status="failed", finished=time.time(),
+                                  error=f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
+
+    def clean(self) -> int:
+        """Delete finished jobs older than the retention period, with their files."""
+        cutoff = time.time() - self.config.retention_days * 86400
+        old = self.store.where("status IN ('done', 'failed') AND finished < ?", (cutoff,))
+        for job in old:
+            shutil.rmtree(self.result_dir(job["id"]), ignore_errors=True)
+            if job["upload"]:
+                (self.uploads / job["upload"]).unlink(missing_ok=True)
+            self.store.delete(job["id"])
+        return len(old)
+
+    def _janitor(self) -> None:
+        while not self.stopping.wait(3600):
+            self.clean()
+
+
+def _with_config(base, cfg, cls):
+    """A VideoAnalyzer with other options that shares the loaded models where they match."""
+    va = cls.__new__(cls)
+    va.config = cfg
+    va.faces, va.speech = base.faces, base.speech
+    if cfg.detector != base.config.detector or cfg.tta != base.config.tta:
+        from .face.analyzer import FaceAnalyzer
+
+        va.faces = FaceAnalyzer(cfg.face_model, detector=cfg.detector, min_score=cfg.min_face_score, tta=cfg.tta)
+    return va
+
+
+# ---------------------------------------------------------------------------------------------
+# The app
+
+
+def safe_name(name: str | None) -> str:
+    """A display name: the last path part, printable characters only, at most 120 of them."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^\w.\- ()]+", "_", base).strip(". ") or "upload"
+    return base[:120]
+
+
+def create_app(config: ServerConfig | None = None):
+    from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
+    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+    from fastapi.staticfiles import StaticFiles
+
+    from contextlib import asynccontextmanager
+
+    config = config or ServerConfig()
+    jobs = Jobs(config)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        jobs.start()
+        yield
+        jobs.stopping.set()
+
+    app = FastAPI(title="avemotion", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
+                  description="Emotion from faces and voices in video: upload a file, poll the job, fetch the result.")
+    app.state.jobs = jobs
+
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR)), name="static")
+    try:
+        import swagger_ui_bundle
+
+        app.mount("/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+        has_swagger = True
+    except ImportError:
+        has_swagger = False
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", media_type="text/html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        if not has_swagger:
+            return HTMLResponse("<p>Install swagger-ui-bundle for the interactive docs; the schema is at "
+                                "<a href='/openapi.json'>/openapi.json</a>.</p>")
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="avemotion API",
+                                   swagger_js_url="/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/swagger/favicon-32x32.png")
+
+    def links(job_id: str) -> dict:
+        base = f"/v1/jobs/{job_id}"
+        return {"self": base, "result": f"{base}/result", "timeline_csv": f"{base}/timeline.csv",
+                "annotated_mp4": f"{base}/annotated.mp4", "report": f"{base}/report.html"}
+
+    def public(job: dict) -> dict:
+        return {"id": job["id"], "status": job["status"], "progress": job["progress"], "error": job["error"],
+                "filename": job["filename"], "label": job["label"], "note": job["note"], "created": job["created"],
+                "finished": job["finished"], "options": json.loads(job["options"] or "{}"), "links": links(job["id"])}
+
+    def get_job(job_id: str) -> dict:
+        job = jobs.store.get(job_id) if JOB_ID.match(job_id) else None
+        if job is None:
+            raise HTTPException(404, f"no job {job_id!r}")
+        return job
+
+    @app.get("/v1/health")
+    def health() -> dict:
+        return {"status": "ok", "version": __version__, "workers": config.workers, "queued": jobs.queue.qsize(),
+                "max_upload_mb": config.max_upload_mb}
+
+    @app.post("/v1/analyze", status_code=202)
+    async def submit(request: Request, file: UploadFile = File(..., description="a video, audio file or image"),
+                     fps: float = Form(5.0), window: float = Form(1.0), fusion: str = Form("confidence"),
+                     weights: str | None = Form(None)) -> JSONResponse:
+        from .pipeline import AnalyzeConfig
+
+        limit = int(config.max_upload_mb * 1024 * 1024)
+        size_header = request.headers.get("content-length")
+        if size_header and size_header.isdigit() and int(size_header) > limit + 1024 * 1024:
+            raise HTTPException(413, f"upload too large: at most {config.max_upload_mb:g} MB")
+        options = {"fps": fps, "window": window, "fusion": fusion}
+        try:
+            if weights:
+                from .fusion import load_weights
+
+                if Path(weights).exists():
+                    raise AvemotionError("weights must be given as face=0.6,voice=0.4")
+                options["weights"] = {"face": 0.0, "voice": 0.0} | load_weights(weights)
+            AnalyzeConfig(**options)
+        except (AvemotionError, ValueError) as exc:
+            raise HTTPException(422, str(exc.reason if isinstance(exc, AvemotionError) else exc)) from None
+        name = safe_name(file.filename)
+        ext = Path(name).suffix.lower()
+        job_id = uuid.uuid4().hex
+        stored = f"{job_id}{ext if ext in MEDIA_EXTENSIONS else '.bin'}"
+        dest = jobs.uploads / stored
+        size = 0
+        try:
+            with open(dest, "wb") as f:
+                while chunk := await file.read(1 << 20):
+                    size += len(chunk)
+                    if size > limit:
+                        raise HTTPException(413, f"upload too large: at most {config.max_upload_mb:g} MB")
+                    f.write(chunk)
+            if size == 0:
+                raise HTTPException(422, "the upload is empty")
+            problem = validate_media(dest)
+            if problem:
+                raise HTTPException(415, f"{name}: {problem}")
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        jobs.submit(job_id, name, stored, options)
+        return JSONResponse({"id": job_id, "status": "queued", "links": links(job_id)}, status_code=202)
+
+    @app.get("/v1/jobs")
+    def list_jobs(limit: int = 50) -> list[dict]:
+        return [public(j) for j in jobs.store.where("1 ORDER BY created DESC LIMIT ?", (max(1, min(limit, 500)),))]
+
+    @app.get("/v1/jobs/{job_id}")
+    def job_status(job_id: str) -> dict:
+        return public(get_job(job_id))
+
+    def job_file(job_id: str, key: str) -> FileResponse:
+        job = get_job(job_id)
+        if job["status"] != "done":
+            raise HTTPException(409, f"job {job_id} is {job['status']}" + (f": {job['error']}" if job["error"] else ""))
+        name, media = FILES[key]
+        path = jobs.result_dir(job_id) / name
+        if not path.is_file():
+            raise HTTPException(404, f"job {job_id} has no {name}")
+        return FileResponse(path, media_type=media)
+
+    @app.get("/v1/jobs/{job_id}/result")
+    def job_result(job_id: str) -> FileResponse:
+        return job_file(job_id, "result")
+
+    @app.get("/v1/jobs/{job_id}/timeline.csv")
+    def job_csv(job_id: str) -> FileResponse:
+        return job_file(job_id, "timeline.csv")
+
+    @app.get("/v1/jobs/{job_id}/annotated.mp4")
+    def job_video(job_id: str) -> FileResponse:
+        return job_file(job_id, "annotated.mp4")
+
+    @app.get("/v1/jobs/{job_id}/timeline.png")
+    def job_png(job_id: str) -> FileResponse:
+        return job_file(job_id, "timeline.png")
+
+    @app.get("/v1/jobs/{job_id}/report.html")
+    def job_report(job_id: str) -> FileResponse:
+        return job_file(job_id, "report.html")
+
+    @app.websocket("/v1/live")
+    async def live(ws: WebSocket) -> None:
+        """Binary JPEG/PNG frames in; per frame ``{time, faces, main_track, state, label}`` out."""
+        import asyncio
+
+        import cv2
+        import numpy as np
+
+        from .live import LiveAnalyzer
+
+        await ws.accept()
+        analyzer = LiveAnalyzer(faces=jobs.analyzer.faces)
+        t0 = time.perf_counter()
+        try:
+            while True:
+                data = await ws.receive_bytes()
+                img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+                if img is None:
+                    await ws.send_json({"error": "frame is not a JPEG or PNG image"})
+                    continue
+                out = await asyncio.to_thread(analyzer.step, img, time.perf_counter() - t0)
+                out["width"], out["height"] = int(img.shape[1]), int(img.shape[0])
+                await ws.send_json(out)
+        except WebSocketDisconnect:
+            return
+
+    return app
+
+
+def validate_media(path: Path) -> str | None:
+    """Decode the start of an upload: None if it is a usable image, audio or video file, else why not."""
+    from .errors import MediaError
+    from .media import iter_frames, load_audio, probe, read_image
+
+    try:
+        info = probe(path)
+        if info.kind == "image" and path.suffix != ".bin":
+            read_image(path)
+        elif info.has_video:
+            next(iter(iter_frames(path, fps=1.0)))
+        else:
+            load_audio(path, max_seconds=1.0)
+    except MediaError as exc:
+        return exc.reason
+    except StopIteration:
+        return "video track holds no frames"
+    return None
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, config: ServerConfig | None = None) -> None:
+    import uvicorn
+
+    app = create_app(config)
+    uvicorn.run(app, host=host, port=port, log_level="info")
