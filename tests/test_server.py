@@ -16,8 +16,8 @@ import pytest
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from .conftest import CLIPS, ROOT, need, voice_like  # noqa: E402
-from .test_analyze import write_video  # noqa: E402
+from .conftest import CLIPS, ROOT, need, voice_like
+from .test_analyze import write_video
 
 
 def free_port() -> int:
@@ -248,3 +248,27 @@ def test_serve_refuses_nothing_silently_without_the_extra(monkeypatch, capsys):
     assert main(["serve"]) == 2
     assert "server extra" in capsys.readouterr().err
 
+
+
+def test_retention_deletes_old_finished_jobs_with_their_files(tmp_path):
+    from avemotion.server import Jobs, ServerConfig
+
+    jobs = Jobs(ServerConfig(data_dir=tmp_path / "data", retention_days=1))
+    for job_id, age_days, status in (("a" * 32, 3, "done"), ("b" * 32, 0.1, "done"), ("c" * 32, 3, "queued")):
+        (jobs.uploads / f"{job_id}.mp4").write_bytes(b"x")
+        jobs.result_dir(job_id).mkdir()
+        jobs.store.add(job_id, "x.mp4", f"{job_id}.mp4", {})
+        jobs.store.update(job_id, status=status, finished=time.time() - age_days * 86400)
+    assert jobs.clean() == 1
+    assert jobs.store.get("a" * 32) is None and not jobs.result_dir("a" * 32).exists()
+    assert not (jobs.uploads / f"{'a' * 32}.mp4").exists()
+    assert jobs.store.get("b" * 32) and jobs.store.get("c" * 32)  # recent, or not finished: kept
+
+
+def test_safe_names():
+    from avemotion.server import safe_name
+
+    assert safe_name("../../etc/passwd") == "passwd"
+    assert safe_name("C:\\\\Users\\\\me\\\\clip.mp4") == "clip.mp4"
+    assert safe_name("") == "upload" and safe_name("..") == "upload"
+    assert "/" not in safe_name("a/b<script>.mp4")

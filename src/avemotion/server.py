@@ -19,9 +19,9 @@ REST (OpenAPI at ``/docs``, served from the package, no CDN)::
 
 # (No `from __future__ import annotations`: FastAPI reads the endpoint annotations at runtime.)
 
+import asyncio
 import json
 import logging
-import os
 import queue
 import re
 import shutil
@@ -83,7 +83,7 @@ class JobStore:
     def update(self, job_id: str, **values) -> None:
         cols = ", ".join(f"{k} = ?" for k in values)
         with self.lock:
-            self.db.execute(f"UPDATE jobs SET {cols} WHERE id = ?", (*values.values(), job_id))  # noqa: S608 (fixed names)
+            self.db.execute(f"UPDATE jobs SET {cols} WHERE id = ?", (*values.values(), job_id))
 
     def get(self, job_id: str) -> dict | None:
         with self.lock:
@@ -237,11 +237,20 @@ def safe_name(name: str | None) -> str:
 
 
 def create_app(config: ServerConfig | None = None):
-    from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
+    from contextlib import asynccontextmanager
+
+    from fastapi import (
+        FastAPI,
+        File,
+        Form,
+        HTTPException,
+        Request,
+        UploadFile,
+        WebSocket,
+        WebSocketDisconnect,
+    )
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
-
-    from contextlib import asynccontextmanager
 
     config = config or ServerConfig()
     jobs = Jobs(config)
@@ -338,7 +347,7 @@ def create_app(config: ServerConfig | None = None):
                     f.write(chunk)
             if size == 0:
                 raise HTTPException(422, "the upload is empty")
-            problem = validate_media(dest)
+            problem = await asyncio.to_thread(validate_media, dest)  # decoding: off the event loop
             if problem:
                 raise HTTPException(415, f"{name}: {problem}")
         except BaseException:
@@ -388,8 +397,6 @@ def create_app(config: ServerConfig | None = None):
     @app.websocket("/v1/live")
     async def live(ws: WebSocket) -> None:
         """Binary JPEG/PNG frames in; per frame ``{time, faces, main_track, state, label}`` out."""
-        import asyncio
-
         import cv2
         import numpy as np
 

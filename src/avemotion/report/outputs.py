@@ -138,7 +138,7 @@ def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLi
     by_time = {round(f.time, 3): f.faces for f in result.frames}
     with av.open(str(path), "w", format="mp4") as out:
         vs = None
-        audio = _audio_packets(media, out) if result.media.get("has_audio") else None
+        audio = _AudioTrack(media, out) if result.media.get("has_audio") else None
         for i, frame in enumerate(iter_frames(media, fps=cfg["fps"], max_side=cfg.get("max_side"))):
             img = draw_faces(frame.image, [_Drawn(f) for f in by_time.get(round(frame.time, 3), [])])
             if vs is None:
@@ -166,7 +166,7 @@ class _Drawn:
         self.label = max(f.probabilities, key=f.probabilities.get)
 
 
-class _audio_packets:  # noqa: N801 (a small stateful helper, used like a function)
+class _AudioTrack:
     """Re-encode the source's audio track to AAC into ``out``, interleaved with the video."""
 
     def __init__(self, src: str, out) -> None:
