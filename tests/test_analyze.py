@@ -30,6 +30,13 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def check_schema(data: dict) -> None:
+    """result.json against its published JSON Schema (where jsonschema is installed: the test extra)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "src" / "avemotion" / "schemas" / "analysis-1.0.json").read_text())
+    jsonschema.validate(json.loads(json.dumps(data)), schema)
+
+
 def face_labels(result, lo, hi):
     return [max(w.face.probabilities, key=w.face.probabilities.get) if w.face.probabilities else None
             for w in result.timeline if lo <= w.start < hi]
@@ -106,6 +113,7 @@ def test_ravdess_speech_on_a_real_face_carries_a_voice_lane(tmp_path, va):
     assert r.summary["voice"] and r.summary["fused"]
     # Voice's calm has no face counterpart: it folds into neutral, the fused set is the face's seven.
     assert set(r.summary["fused"]) == set(FACE_EMOTIONS)
+    check_schema(r.to_dict())
 
 
 def test_every_output_for_a_real_clip(tmp_path, capsys):
@@ -116,6 +124,7 @@ def test_every_output_for_a_real_clip(tmp_path, capsys):
         assert (out / name).stat().st_size > 0, name
     data = json.loads((out / "result.json").read_text())
     assert data["schema"] == "avemotion.analysis" and data["schema_version"] == "1.0"
+    check_schema(data)
     for lane in ("fused", "face"):
         assert set(data["summary"][lane]) == set(FACE_EMOTIONS)
         assert sum(data["summary"][lane].values()) == pytest.approx(1, abs=1e-3)
@@ -159,6 +168,7 @@ def test_audio_file_image_and_silent_video_report_missing_modalities(tmp_path, w
 
     r = va.analyze(write_wav("talk.wav", voice_like(3.0)))
     assert r.status["face"] == "missing" and all(w.face.status == "missing" for w in r.timeline)
+    check_schema(r.to_dict())
     img = tmp_path / "grey.png"
     cv2.imwrite(str(img), np.full((64, 64, 3), 128, np.uint8))
     r = va.analyze(img)
