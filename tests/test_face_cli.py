@@ -10,7 +10,7 @@ from avemotion.bundles import MODELS_DIR
 from avemotion.cli import main
 from avemotion.face.analyzer import FaceAnalyzer
 
-from .conftest import CLIPS, need
+from .conftest import CLIPS, SHARED, need
 
 
 
@@ -119,3 +119,17 @@ def test_python_api_batches_frames():
     fa = FaceAnalyzer()
     out = fa.analyze_batch([img, img[:, :500], np.zeros((50, 50, 3), np.uint8)])
     assert [len(f) for f in out][0] == 5 and len(out[2]) == 0
+
+
+def test_evaluate_face_maps_class_names_and_skips_what_the_model_lacks(capsys, tmp_path):
+    fer = need(SHARED / "fer2013" / "val")
+    for src, dst in (("happy", "happiness"), ("sad", "Sadness"), ("angry", "anger"), ("disgust", "contempt")):
+        (tmp_path / "set" / dst).mkdir(parents=True)
+        for f in sorted((fer / src).iterdir())[:6]:
+            (tmp_path / "set" / dst / f.name).write_bytes(f.read_bytes())
+    code, out, err = run(capsys, "evaluate", "face", str(tmp_path / "set"), "--out", str(tmp_path / "ev"))
+    report = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert code == 0 and report["metrics"]["n"] == 18
+    assert report["skipped_classes"] == {"contempt": 6} and "contempt" in out + err
+    assert sorted(report["classes_scored"]) == ["angry", "happy", "sad"]
+    assert (tmp_path / "ev" / "confusion.png").stat().st_size > 0
