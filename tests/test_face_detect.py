@@ -54,3 +54,24 @@ def test_training_and_inference_give_identical_arrays():
     infer = to_input([face_crops(read_image(f), None, 0.12)[0] for f in first])
     assert np.array_equal(to_input(x[:5]), infer)
     assert x.shape[1:] == (48, 48) and x.dtype == np.uint8 and len(x) == len(y) == 3589
+
+
+def test_tiles_find_a_small_face_the_whole_frame_misses():
+    import cv2
+
+    from avemotion.face.detect import BlazeFaceDetector
+    from avemotion.media import iter_frames, read_image
+
+    bg = next(f.image for f in iter_frames(need(CLIPS / "no_face.mp4"), fps=1) if f.time >= 1.0)
+    photo = read_image(need(CLIPS / "single_face.jpg"))
+    head = cv2.resize(photo[100:460, 90:450], (64, 64), interpolation=cv2.INTER_AREA)  # a ~40-px face
+    scene = bg.copy()
+    scene[300:364, 700:764] = head
+    plain, tiled = BlazeFaceDetector(), BlazeFaceDetector(tiles=True)
+    found = tiled.detect(scene)
+    assert len(found) == 1
+    x, y, w, h = found[0].box
+    assert 690 <= x + w / 2 <= 774 and 290 <= y + h / 2 <= 374
+    assert len(plain.detect(scene)) <= len(found)
+    assert len(tiled.detect(photo)) == 1  # the same face seen whole and in quarters is kept once
+    assert tiled.detect(photo)[0].box == pytest.approx(plain.detect(photo)[0].box, abs=8)

@@ -56,6 +56,7 @@ class AnalyzeConfig:
     min_face_score: float = DEFAULT_MIN_SCORE
     max_side: int | None = 960  # larger frames are shrunk first (detection sees 192 px, faces 48 px)
     tta: bool | None = None  # face test-time flip (None: as the model card says)
+    tiles: bool = False  # BlazeFace also scans frame quarters: small faces, about 5x the detection time
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_RULES:
@@ -231,7 +232,8 @@ class VideoAnalyzer:
 
         self.config = config or AnalyzeConfig()
         c = self.config
-        self.faces = FaceAnalyzer(c.face_model, detector=c.detector, min_score=c.min_face_score, tta=c.tta)
+        self.faces = FaceAnalyzer(c.face_model, detector=c.detector, min_score=c.min_face_score, tta=c.tta,
+                                  tiles=c.tiles)
         self.speech = SpeechAnalyzer(c.speech_model)
 
     # -- the two lanes -------------------------------------------------------------------------

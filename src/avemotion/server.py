@@ -218,10 +218,12 @@ def _with_config(base, cfg, cls):
     va = cls.__new__(cls)
     va.config = cfg
     va.faces, va.speech = base.faces, base.speech
-    if cfg.detector != base.config.detector or cfg.tta != base.config.tta:
+    if (cfg.detector, cfg.tta, cfg.tiles, cfg.min_face_score) != (base.config.detector, base.config.tta,
+                                                                    base.config.tiles, base.config.min_face_score):
         from .face.analyzer import FaceAnalyzer
 
-        va.faces = FaceAnalyzer(cfg.face_model, detector=cfg.detector, min_score=cfg.min_face_score, tta=cfg.tta)
+        va.faces = FaceAnalyzer(cfg.face_model, detector=cfg.detector, min_score=cfg.min_face_score, tta=cfg.tta,
+                                tiles=cfg.tiles)
     return va
 
 

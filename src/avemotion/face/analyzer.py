@@ -85,14 +85,16 @@ class FaceAnalyzer:
     detector: ``"blazeface"`` (default) or ``"haar"`` (the seed's).
     min_score: drop detections below this detector score.
     max_faces: keep at most this many faces per image, largest first (None: all).
+    tiles: BlazeFace also looks at the quarters of large images, for small faces (5x slower).
     """
 
     def __init__(self, model: str | os.PathLike[str] = DEFAULT_FACE_MODEL, *, detector: str = "blazeface",
                  min_score: float = DEFAULT_MIN_SCORE, max_faces: int | None = None, tta: bool | None = None,
-                 margin: float | None = None) -> None:
+                 margin: float | None = None, tiles: bool = False) -> None:
         self.classifier = FaceClassifier(model, tta=tta)
         self.labels = self.classifier.labels
-        self.detector = make_detector(detector)
+        options = {"min_score": min_score, "tiles": tiles} if detector == "blazeface" else {}
+        self.detector = make_detector(detector, **options)
         self.detector_name = detector
         self.margin = MARGINS.get(detector, 0.1) if margin is None else margin
         self.min_score = min_score
