@@ -38,3 +38,15 @@ def test_cache_is_keyed_by_content(tmp_path, write_wav):
     write_wav("a.wav", voice_like(1.0, f0=90, seed=3))  # same name, new content → recomputed
     changed = extract_many([a], "functionals", cache_dir=tmp_path / "c", progress=False)
     assert not np.array_equal(changed[0], first[0])
+
+
+def test_speed_perturbation_scales_time_and_is_cached_apart(tmp_path, write_wav):
+    from avemotion.speech.features import extract_many, speed_perturb
+
+    y = voice_like(2.0)
+    assert speed_perturb(y, 1.0) is y
+    assert abs(speed_perturb(y, 1.1).size - y.size / 1.1) <= 2 and abs(speed_perturb(y, 0.9).size - y.size / 0.9) <= 2
+    path = write_wav("v.wav", y)
+    plain, fast = (extract_many([path], "logmel", cache_dir=tmp_path / "c", progress=False, speed=s)[0] for s in (1.0, 1.1))
+    assert fast.shape[1] < plain.shape[1]  # fewer frames: the copy is shorter
+    assert len(list((tmp_path / "c" / "logmel").glob("*.npy"))) == 2  # two cache entries, not one
