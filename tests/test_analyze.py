@@ -277,3 +277,42 @@ def test_live_without_camera_or_display_says_so(capsys, tmp_path):
     video = write_video(tmp_path / "v.mp4")
     code, out, err = run(capsys, "live", "--source", video, "--show", "--max-frames", "3")
     assert code == 0 and "--show needs a display" in err and len(out.splitlines()) == 3
+
+
+def test_huge_and_tiny_images(tmp_path, va):
+    import cv2
+
+    big = tmp_path / "big.png"
+    cv2.imwrite(str(big), np.full((10000, 10000, 3), 200, np.uint8))
+    r = va.analyze(big)
+    assert r.status == {"face": "no face", "voice": "missing"}
+    files = __import__("avemotion.report.outputs", fromlist=["write_outputs"]).write_outputs(r, tmp_path / "o")
+    with av.open(str(files["annotated.mp4"])) as c:
+        assert max(c.streams.video[0].width, c.streams.video[0].height) <= 960
+    tiny = tmp_path / "tiny.png"
+    cv2.imwrite(str(tiny), np.zeros((1, 1, 3), np.uint8))
+    r = va.analyze(tiny)
+    assert r.status["face"] == "no face"
+    files = __import__("avemotion.report.outputs", fromlist=["write_outputs"]).write_outputs(r, tmp_path / "t")
+    assert set(files) >= {"result.json", "report.html", "annotated.mp4"}
+
+
+def test_an_unexpected_failure_is_one_record_and_the_batch_goes_on(tmp_path, write_wav, capsys, monkeypatch):
+    from avemotion.pipeline import VideoAnalyzer as VA
+
+    real = VA.analyze
+
+    def flaky(self, path, progress=None):
+        if Path(path).name == "b.wav":
+            raise RuntimeError("boom\nsecond line")
+        return real(self, path, progress)
+
+    monkeypatch.setattr(VA, "analyze", flaky)
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.wav", "b.wav", "c.wav"):
+        shutil.copy(write_wav(name, voice_like(1.0)), src / name)
+    code, out, _ = run(capsys, "analyze", src, "--out", tmp_path / "out", "--no-annotate")
+    lines = [json.loads(s) for s in out.splitlines()]
+    assert code == 1 and [d.get("status") for d in lines] == ["ok", None, "ok"]
+    assert lines[1]["error"] == "unexpected error (RuntimeError: boom second line)"

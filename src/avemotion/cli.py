@@ -30,6 +30,14 @@ def _command_line() -> str | None:
     return "avemotion " + " ".join(args) if args[:1] == ["train"] else None
 
 
+def _as_error(exc: Exception, path: Path) -> AvemotionError:
+    """Any failure on one file as a one-line AvemotionError; the traceback goes to the log (-v)."""
+    if isinstance(exc, AvemotionError):
+        return exc
+    logging.getLogger("avemotion").debug("unexpected error on %s", path, exc_info=True)
+    return AvemotionError(f"unexpected error ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})", path)
+
+
 def _err(msg: str) -> None:
     print(f"avemotion: error: {msg}", file=sys.stderr)
 
@@ -58,7 +66,8 @@ def run_files(files: Sequence[Path], analyze, show, *, batch: bool, label: str) 
         for f in files:
             try:
                 result = analyze(f)
-            except AvemotionError as exc:
+            except Exception as exc:  # noqa: BLE001 (a batch goes on past any one file)
+                exc = _as_error(exc, f)
                 failed += 1
                 if batch:
                     print(json.dumps({"path": str(f), "error": exc.reason}), flush=True)
@@ -254,7 +263,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 result = analyzer.analyze(f)
                 write_outputs(result, out, annotate=not args.no_annotate, source=stamp)
                 (out / "error.json").unlink(missing_ok=True)
-            except AvemotionError as exc:
+            except Exception as exc:  # noqa: BLE001 (a batch goes on past any one file)
+                exc = _as_error(exc, f)
                 failed += 1
                 if batch:
                     out.mkdir(parents=True, exist_ok=True)

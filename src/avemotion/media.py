@@ -210,7 +210,14 @@ def iter_frames(path: str | os.PathLike[str], fps: float | None = 5.0, *,
     """
     p = check_file(path)
     if p.suffix.lower() in IMAGE_EXTENSIONS:
-        yield Frame(0, 0.0, read_image(p))
+        image = read_image(p)
+        h, w = image.shape[:2]
+        if max_side and max(h, w) > max_side:
+            import cv2
+
+            scale = max_side / max(h, w)
+            image = cv2.resize(image, (max(2, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA)
+        yield Frame(0, 0.0, image)
         return
     import av
 

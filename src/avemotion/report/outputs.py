@@ -47,13 +47,21 @@ def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | No
     files = {}
     files["timeline.csv"] = _atomic(out / "timeline.csv", lambda t: result.to_dataframe().to_csv(t, index=False))
     files["timeline.png"] = _atomic(out / "timeline.png", lambda t: plot_timeline(result, t))
+    skipped = {}
     if annotate and result.frames and result.media.get("kind") in ("video", "image"):
-        files["annotated.mp4"] = _atomic(out / "annotated.mp4", lambda t: annotated_video(result, t, media))
+        import av
+
+        try:
+            files["annotated.mp4"] = _atomic(out / "annotated.mp4", lambda t: annotated_video(result, t, media))
+        except (av.FFmpegError, ValueError, IndexError) as exc:  # an odd frame must not cost the other outputs
+            skipped["annotated.mp4"] = f"could not be encoded ({type(exc).__name__}: {str(exc)[:120]})"
     files["report.html"] = _atomic(out / "report.html", lambda t: t.write_text(report_html(result, out), encoding="utf-8"))
     data = result.to_dict()
     if source:
         data["source"] = source
     data["outputs"] = sorted([*files, "result.json"])
+    if skipped:
+        data["outputs_skipped"] = skipped
     files["result.json"] = write_json(data, out / "result.json")
     return files
 
@@ -141,6 +149,11 @@ def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLi
         audio = _AudioTrack(media, out) if result.media.get("has_audio") else None
         for i, frame in enumerate(iter_frames(media, fps=cfg["fps"], max_side=cfg.get("max_side"))):
             img = draw_faces(frame.image, [_Drawn(f) for f in by_time.get(round(frame.time, 3), [])])
+            if img.shape[0] < 16 or img.shape[1] < 16:  # the encoder needs a few pixels: pad tiny images
+                import cv2
+
+                img = cv2.copyMakeBorder(img, 0, max(0, 16 - img.shape[0]), 0, max(0, 16 - img.shape[1]),
+                                         cv2.BORDER_CONSTANT)
             if vs is None:
                 vs = out.add_stream("libx264", rate=fps)
                 vs.width, vs.height = img.shape[1] // 2 * 2, img.shape[0] // 2 * 2
