@@ -143,6 +143,8 @@ def test_oversized_non_media_and_hostile_names(tmp_path):
         assert job["filename"] == "passwd" and job["status"] == "done"
         r = submit(s.url, write_video(tmp_path / "ok2.mp4", 0.5), window="-1")
         assert r.status_code == 422
+        r = submit(s.url, write_video(tmp_path / "ok3.mp4", 0.5), weights=str(data / "jobs.sqlite"))
+        assert r.status_code == 422 and "face=0.6" in r.json()["detail"]  # a form field never names a server file
     finally:
         s.stop()
     written = {p.resolve() for p in tmp_path.rglob("*")}

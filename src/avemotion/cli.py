@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
@@ -53,11 +54,12 @@ def expand_paths(paths: Sequence[str], exts: set[str]) -> list[Path]:
     return out
 
 
-def run_files(files: Sequence[Path], analyze, show, *, batch: bool, label: str) -> int:
+def run_files(files: Sequence[Path], analyze, show, *, batch: bool, label: str, on_error=None) -> int:
     """Analyse each file; print one JSON line per file in batch mode, else ``show(result)``.
 
-    A file that fails gives ``{"path", "error"}`` (batch) or one error line, and the rest go on.
-    Returns the exit code: 1 if any file failed, else 0.
+    A file that fails gives ``{"path", "error"}`` (batch; ``on_error(path, error)`` may add fields
+    and record it elsewhere) or one error line, and the rest go on. Returns the exit code: 1 if
+    any file failed, else 0.
     """
     from .report.progress import progress_bar
 
@@ -70,7 +72,8 @@ def run_files(files: Sequence[Path], analyze, show, *, batch: bool, label: str) 
                 exc = _as_error(exc, f)
                 failed += 1
                 if batch:
-                    print(json.dumps({"path": str(f), "error": exc.reason}), flush=True)
+                    record = {"path": str(f), "error": exc.reason}
+                    print(json.dumps(record | (on_error(f, exc) if on_error else {})), flush=True)
                 else:
                     _err(str(exc))
                 continue
@@ -228,10 +231,25 @@ def _done(out: Path, stamp: dict) -> bool:
         return False
 
 
+@dataclass
+class _Analysed:
+    """One file of `avemotion analyze`: where its outputs are, and its result (None: done earlier)."""
+
+    path: Path
+    out: Path
+    result: object | None
+
+    def to_dict(self) -> dict:
+        line = {"path": str(self.path), "out": str(self.out)}
+        if self.result is None:
+            return line | {"status": "done earlier"}
+        r = self.result
+        return line | {"status": "ok", "label": r.label, "face": r.status["face"], "voice": r.status["voice"]}
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .pipeline import VideoAnalyzer
     from .report.outputs import write_json, write_outputs
-    from .report.progress import progress_bar
 
     paths = [str(DEMO_VIDEO)] if args.demo else args.paths
     if not paths:
@@ -243,49 +261,45 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 2
     batch = len(files) > 1 or any(Path(p).is_dir() for p in paths)
     root = Path(args.out or ("avemotion-out/demo" if args.demo else "avemotion-out"))
-    outs = _out_dirs(files, root) if batch else {files[0]: Path(args.out) if args.out else root / files[0].stem}
-    if args.demo and not args.out:
-        outs = {files[0]: root}
+    if batch:
+        outs = _out_dirs(files, root)
+    else:
+        outs = {files[0]: root if (args.out or args.demo) else root / files[0].stem}
     try:
         analyzer = VideoAnalyzer(_analyze_config(args))
     except ValueError as exc:
         _err(str(exc))
         return 2
-    failed = 0
-    with progress_bar("analyze", total=len(files), enabled=batch) as advance:
-        for f in files:
-            out = outs[f]
-            try:
-                stamp = _source_stamp(check_file(f))
-                if batch and not args.force and _done(out, stamp):
-                    print(json.dumps({"path": str(f), "out": str(out), "status": "done earlier"}), flush=True)
-                    continue
-                result = analyzer.analyze(f)
-                write_outputs(result, out, annotate=not args.no_annotate, source=stamp)
-                (out / "error.json").unlink(missing_ok=True)
-            except Exception as exc:  # noqa: BLE001 (a batch goes on past any one file)
-                exc = _as_error(exc, f)
-                failed += 1
-                if batch:
-                    out.mkdir(parents=True, exist_ok=True)
-                    write_json({"path": str(f), "error": exc.reason}, out / "error.json")
-                    print(json.dumps({"path": str(f), "out": str(out), "error": exc.reason}), flush=True)
-                else:
-                    _err(str(exc))
-                continue
-            finally:
-                advance()
-            if batch:
-                print(json.dumps({"path": str(f), "out": str(out), "status": "ok", "label": result.label,
-                                  "face": result.status["face"], "voice": result.status["voice"]}), flush=True)
-            elif args.json:
-                print((out / "result.json").read_text())
-            else:
-                _print_analysis(result, out)
+
+    def analyze(f: Path) -> _Analysed:
+        out = outs[f]
+        stamp = _source_stamp(check_file(f))
+        if batch and not args.force and _done(out, stamp):
+            return _Analysed(f, out, None)
+        result = analyzer.analyze(f)
+        write_outputs(result, out, annotate=not args.no_annotate, source=stamp)
+        (out / "error.json").unlink(missing_ok=True)
+        return _Analysed(f, out, result)
+
+    failed: list[Path] = []
+
+    def record_error(f: Path, exc: AvemotionError) -> dict:
+        failed.append(f)
+        outs[f].mkdir(parents=True, exist_ok=True)
+        write_json({"path": str(f), "error": exc.reason}, outs[f] / "error.json")
+        return {"out": str(outs[f])}
+
+    def show(done: _Analysed) -> None:
+        if args.json:
+            print((done.out / "result.json").read_text())
+        else:
+            _print_analysis(done.result, done.out)
+
+    code = run_files(files, analyze, show, batch=batch, label="analyze", on_error=record_error)
     if batch:
-        print(f"{len(files) - failed} of {len(files)} files analysed, {failed} failed; results in {root}",
+        print(f"{len(files) - len(failed)} of {len(files)} files analysed, {len(failed)} failed; results in {root}",
               file=sys.stderr)
-    return 1 if failed else 0
+    return code
 
 
 def _print_analysis(result, out: Path) -> None:

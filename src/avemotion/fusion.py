@@ -103,14 +103,17 @@ def confidence_fusion(inputs: Mapping[str, ModalityInput], config: FusionConfig 
 FUSION_RULES = {"confidence": confidence_fusion, "weighted": weighted_average}
 
 
-def load_weights(spec: str) -> dict[str, float]:
-    """Weights from the command line (``face=0.6,voice=0.4``) or a JSON file holding that mapping."""
+def load_weights(spec: str, allow_file: bool = True) -> dict[str, float]:
+    """Weights from the command line (``face=0.6,voice=0.4``) or a JSON file holding that mapping.
+
+    ``allow_file=False`` reads only the text form (the web API: a form field never names a file).
+    """
     import json
     from pathlib import Path
 
     from .errors import AvemotionError
 
-    if Path(spec).is_file():
+    if allow_file and Path(spec).is_file():
         try:
             data = json.loads(Path(spec).read_text())
         except json.JSONDecodeError as exc:

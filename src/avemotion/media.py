@@ -211,12 +211,11 @@ def iter_frames(path: str | os.PathLike[str], fps: float | None = 5.0, *,
     p = check_file(path)
     if p.suffix.lower() in IMAGE_EXTENSIONS:
         image = read_image(p)
-        h, w = image.shape[:2]
-        if max_side and max(h, w) > max_side:
+        size = _fit(image.shape[1], image.shape[0], max_side)
+        if size:
             import cv2
 
-            scale = max_side / max(h, w)
-            image = cv2.resize(image, (max(2, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA)
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         yield Frame(0, 0.0, image)
         return
     import av
@@ -250,12 +249,18 @@ def iter_frames(path: str | os.PathLike[str], fps: float | None = 5.0, *,
                 raise MediaError(f"video track cannot be decoded ({_short(exc)})", p) from None
 
 
+def _fit(w: int, h: int, max_side: int | None) -> tuple[int, int] | None:
+    """(width, height), even, with the longer side ``max_side``; None when no shrinking is needed."""
+    if not max_side or max(w, h) <= max_side:
+        return None
+    scale = max_side / max(w, h)
+    return max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
+
+
 def _frame_to_bgr(frame, max_side: int | None) -> np.ndarray:
-    w, h = frame.width, frame.height
-    if max_side and max(w, h) > max_side:
-        scale = max_side / max(w, h)
-        w, h = max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2)
-        return frame.reformat(width=w, height=h, format="bgr24").to_ndarray()
+    size = _fit(frame.width, frame.height, max_side)
+    if size:
+        return frame.reformat(width=size[0], height=size[1], format="bgr24").to_ndarray()
     return frame.to_ndarray(format="bgr24")
 
 

@@ -37,7 +37,7 @@ from .face.detect import DEFAULT_MIN_SCORE
 from .face.track import IoUTracker
 from .fusion import FUSION_RULES, FusionConfig, ModalityInput
 from .media import MediaInfo, iter_frames, load_audio, probe
-from .taxonomy import FACE_EMOTIONS, as_dict
+from .taxonomy import FACE_EMOTIONS, as_dict, top_label
 
 SCHEMA_VERSION = "1.0"
 
@@ -86,7 +86,7 @@ class Window:
 
     @property
     def label(self) -> str | None:
-        return max(self.fused, key=self.fused.get) if self.fused else None
+        return top_label(self.fused)
 
 
 @dataclass
@@ -97,6 +97,10 @@ class FrameFace:
     box: tuple[int, int, int, int]
     score: float
     probabilities: dict[str, float]
+
+    @property
+    def label(self) -> str:
+        return top_label(self.probabilities)
 
 
 @dataclass
@@ -118,7 +122,7 @@ class TrackSummary:
 
     @property
     def label(self) -> str:
-        return max(self.probabilities, key=self.probabilities.get)
+        return top_label(self.probabilities)
 
 
 @dataclass
@@ -142,8 +146,7 @@ class AnalysisResult:
     @property
     def label(self) -> str | None:
         """The fused emotion of the whole file (None when neither face nor voice had anything)."""
-        fused = self.summary.get("fused")
-        return max(fused, key=fused.get) if fused else None
+        return top_label(self.summary.get("fused"))
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -165,19 +168,13 @@ class AnalysisResult:
             for lane_name, lane in (("face", w.face), ("voice", w.voice)):
                 row[f"{lane_name}_status"] = lane.status
                 row[f"{lane_name}_coverage"] = lane.coverage
-                for lab in _LANE_LABELS[lane_name](self):
+                for lab in self.models[f"{lane_name}_labels"]:
                     row[f"{lane_name}_{lab}"] = lane.probabilities.get(lab) if lane.probabilities else None
             for lab in FACE_EMOTIONS:
                 row[f"fused_{lab}"] = w.fused.get(lab) if w.fused else None
             row["fused_label"] = w.label
             rows.append(row)
         return pd.DataFrame(rows)
-
-
-_LANE_LABELS = {
-    "face": lambda r: r.models.get("face_labels", list(FACE_EMOTIONS)),
-    "voice": lambda r: r.models.get("voice_labels", []),
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,15 +223,27 @@ def prefetch(items: Iterator, size: int = 8) -> Iterator:
 class VideoAnalyzer:
     """Load the face and speech models once; :meth:`analyze` any video, audio file or image."""
 
-    def __init__(self, config: AnalyzeConfig | None = None) -> None:
+    def __init__(self, config: AnalyzeConfig | None = None, *, faces=None, speech=None) -> None:
+        """``faces``/``speech``: already loaded analysers to share (the server's jobs do); they
+        must match ``config`` (see :meth:`sharing`)."""
         from .face.analyzer import FaceAnalyzer
         from .speech import SpeechAnalyzer
 
         self.config = config or AnalyzeConfig()
         c = self.config
-        self.faces = FaceAnalyzer(c.face_model, detector=c.detector, min_score=c.min_face_score, tta=c.tta,
-                                  tiles=c.tiles)
-        self.speech = SpeechAnalyzer(c.speech_model)
+        self.faces = faces or FaceAnalyzer(c.face_model, detector=c.detector, min_score=c.min_face_score,
+                                           tta=c.tta, tiles=c.tiles)
+        self.speech = speech or SpeechAnalyzer(c.speech_model)
+
+    def sharing(self, config: AnalyzeConfig) -> VideoAnalyzer:
+        """An analyser for ``config`` that reuses this one's loaded models wherever they fit."""
+        if config == self.config:
+            return self
+        face_keys = ("face_model", "detector", "min_face_score", "tta", "tiles")
+        same_face = all(getattr(config, k) == getattr(self.config, k) for k in face_keys)
+        same_voice = config.speech_model == self.config.speech_model
+        return VideoAnalyzer(config, faces=self.faces if same_face else None,
+                             speech=self.speech if same_voice else None)
 
     # -- the two lanes -------------------------------------------------------------------------
 

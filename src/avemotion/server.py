@@ -31,6 +31,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from . import __version__
 from .errors import AvemotionError
@@ -156,7 +157,7 @@ class Jobs:
         return self.results / job_id
 
     def _work(self) -> None:
-        from .pipeline import AnalyzeConfig, VideoAnalyzer
+        from .pipeline import AnalyzeConfig
         from .report.outputs import write_outputs
 
         while not self.stopping.is_set():
@@ -170,9 +171,7 @@ class Jobs:
             self.store.update(job_id, status="running", started=time.time(), progress=0.0)
             try:
                 options = json.loads(job["options"] or "{}")
-                cfg = AnalyzeConfig(**options)
-                base = self.analyzer
-                va = base if cfg == base.config else _with_config(base, cfg, VideoAnalyzer)
+                va = self.analyzer.sharing(AnalyzeConfig(**options))
                 last = [0.0]
 
                 def progress(x: float, job_id=job_id, last=last) -> None:
@@ -211,20 +210,6 @@ class Jobs:
     def _janitor(self) -> None:
         while not self.stopping.wait(3600):
             self.clean()
-
-
-def _with_config(base, cfg, cls):
-    """A VideoAnalyzer with other options that shares the loaded models where they match."""
-    va = cls.__new__(cls)
-    va.config = cfg
-    va.faces, va.speech = base.faces, base.speech
-    if (cfg.detector, cfg.tta, cfg.tiles, cfg.min_face_score) != (base.config.detector, base.config.tta,
-                                                                    base.config.tiles, base.config.min_face_score):
-        from .face.analyzer import FaceAnalyzer
-
-        va.faces = FaceAnalyzer(cfg.face_model, detector=cfg.detector, min_score=cfg.min_face_score, tta=cfg.tta,
-                                tiles=cfg.tiles)
-    return va
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,9 +313,7 @@ def create_app(config: ServerConfig | None = None):
             if weights:
                 from .fusion import load_weights
 
-                if Path(weights).exists():
-                    raise AvemotionError("weights must be given as face=0.6,voice=0.4")
-                options["weights"] = {"face": 0.0, "voice": 0.0} | load_weights(weights)
+                options["weights"] = {"face": 0.0, "voice": 0.0} | load_weights(weights, allow_file=False)
             AnalyzeConfig(**options)
         except (AvemotionError, ValueError) as exc:
             raise HTTPException(422, str(exc.reason if isinstance(exc, AvemotionError) else exc)) from None
@@ -366,35 +349,18 @@ def create_app(config: ServerConfig | None = None):
     def job_status(job_id: str) -> dict:
         return public(get_job(job_id))
 
-    def job_file(job_id: str, key: str) -> FileResponse:
+    @app.get("/v1/jobs/{job_id}/{name}")
+    def job_file(job_id: str, name: Literal["result", "timeline.csv", "annotated.mp4", "timeline.png",
+                                            "report.html"]) -> FileResponse:
+        """A finished job's output: ``result`` (result.json), the CSV, the video, the figure, the report."""
         job = get_job(job_id)
         if job["status"] != "done":
             raise HTTPException(409, f"job {job_id} is {job['status']}" + (f": {job['error']}" if job["error"] else ""))
-        name, media = FILES[key]
-        path = jobs.result_dir(job_id) / name
+        file, media = FILES[name]
+        path = jobs.result_dir(job_id) / file
         if not path.is_file():
-            raise HTTPException(404, f"job {job_id} has no {name}")
+            raise HTTPException(404, f"job {job_id} has no {file}")
         return FileResponse(path, media_type=media)
-
-    @app.get("/v1/jobs/{job_id}/result")
-    def job_result(job_id: str) -> FileResponse:
-        return job_file(job_id, "result")
-
-    @app.get("/v1/jobs/{job_id}/timeline.csv")
-    def job_csv(job_id: str) -> FileResponse:
-        return job_file(job_id, "timeline.csv")
-
-    @app.get("/v1/jobs/{job_id}/annotated.mp4")
-    def job_video(job_id: str) -> FileResponse:
-        return job_file(job_id, "annotated.mp4")
-
-    @app.get("/v1/jobs/{job_id}/timeline.png")
-    def job_png(job_id: str) -> FileResponse:
-        return job_file(job_id, "timeline.png")
-
-    @app.get("/v1/jobs/{job_id}/report.html")
-    def job_report(job_id: str) -> FileResponse:
-        return job_file(job_id, "report.html")
 
     @app.websocket("/v1/live")
     async def live(ws: WebSocket) -> None:

@@ -125,6 +125,11 @@ def modelled(source: Iterable[str], target: Sequence[str]) -> list[str]:
     return [t for t in target if t in hits]
 
 
+def top_label(probs: Mapping[str, float] | None) -> str | None:
+    """The most probable emotion of a distribution; None for no distribution (nothing to read)."""
+    return max(probs, key=probs.get) if probs else None
+
+
 def as_dict(probs: np.ndarray, labels: Sequence[str]) -> dict[str, float]:
     """Map label → probability, rounded for printing and JSON."""
     return {lab: round(float(p), 6) for lab, p in zip(labels, np.asarray(probs).ravel())}

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..media import read_image
-from ..taxonomy import as_dict
+from ..taxonomy import as_dict, top_label
 from .classify import DEFAULT_FACE_MODEL, FaceClassifier
 from .detect import DEFAULT_MIN_SCORE, Detection, make_detector
 from .preprocess import crop_face
@@ -51,7 +51,7 @@ class Face:
 
     @property
     def label(self) -> str:
-        return max(self.probabilities, key=self.probabilities.get)
+        return top_label(self.probabilities)
 
     def to_dict(self) -> dict:
         return {"box": list(self.box), "score": round(self.score, 4), "label": self.label,

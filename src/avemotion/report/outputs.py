@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..taxonomy import FACE_EMOTIONS
+from ..taxonomy import FACE_EMOTIONS, top_label
 from .draw import COLOURS
 
 OUTPUTS = ("result.json", "timeline.csv", "timeline.png", "annotated.mp4", "report.html")
@@ -148,7 +148,7 @@ def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLi
         vs = None
         audio = _AudioTrack(media, out) if result.media.get("has_audio") else None
         for i, frame in enumerate(iter_frames(media, fps=cfg["fps"], max_side=cfg.get("max_side"))):
-            img = draw_faces(frame.image, [_Drawn(f) for f in by_time.get(round(frame.time, 3), [])])
+            img = draw_faces(frame.image, by_time.get(round(frame.time, 3), []))
             if img.shape[0] < 16 or img.shape[1] < 16:  # the encoder needs a few pixels: pad tiny images
                 import cv2
 
@@ -169,14 +169,6 @@ def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLi
         if audio is not None:
             audio.until(None)
     return Path(path)
-
-
-class _Drawn:
-    """Adapts a FrameFace to what draw_faces reads (box, label, probabilities), with its track."""
-
-    def __init__(self, f) -> None:
-        self.box, self.probabilities = f.box, f.probabilities
-        self.label = max(f.probabilities, key=f.probabilities.get)
 
 
 class _AudioTrack:
@@ -236,7 +228,7 @@ def _table(columns: dict[str, dict | None], labels: Iterable[str]) -> str:
             if not d or lab not in d:
                 cells.append("<td class=na>–</td>")
                 continue
-            best = max(d, key=d.get) == lab
+            best = top_label(d) == lab
             v = d[lab]
             cells.append(f"<td{' class=best' if best else ''}><span class=bar style='width:{v * 100:.0f}%'></span>"
                          f"{v:.3f}</td>")
@@ -302,5 +294,5 @@ models' cards; expressions and voices are not feelings, and the models were trai
 def _cell(lane) -> str:
     if not lane.probabilities:
         return f"<span class=na>{html.escape(lane.status)}</span>"
-    lab = max(lane.probabilities, key=lane.probabilities.get)
+    lab = top_label(lane.probabilities)
     return f"{html.escape(lab)} {lane.probabilities[lab]:.2f}"

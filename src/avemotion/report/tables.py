@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from rich.console import Console
 from rich.table import Table
 
+from ..taxonomy import top_label
+
 
 def bar(p: float, width: int = 24) -> str:
     """A text bar for a probability in [0, 1]."""
@@ -27,7 +29,7 @@ def probability_table(columns: Mapping[str, Mapping[str, float] | None], title: 
         table.add_column(name, justify="right")
     if len(columns) == 1:
         table.add_column("")
-    best = {n: (max(v, key=v.get) if v else None) for n, v in columns.items()}
+    best = {n: top_label(v) for n, v in columns.items()}
     for lab in labels:
         row = [lab]
         for name, dist in columns.items():

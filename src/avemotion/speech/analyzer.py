@@ -24,7 +24,7 @@ import numpy as np
 from ..bundles import ModelBundle
 from ..errors import AvemotionError
 from ..media import SAMPLE_RATE, load_audio
-from ..taxonomy import as_dict
+from ..taxonomy import as_dict, top_label
 from .features import LogMelConfig, speech_inputs
 from .vad import VADConfig, speech_probabilities, speech_segments
 
@@ -42,7 +42,7 @@ class SpeechSegment:
 
     @property
     def label(self) -> str:
-        return max(self.probabilities, key=self.probabilities.get)
+        return top_label(self.probabilities)
 
 
 @dataclass
@@ -61,9 +61,7 @@ class SpeechResult:
     @property
     def label(self) -> str | None:
         """The most probable emotion, or None when there is no speech."""
-        if not self.probabilities:
-            return None
-        return max(self.probabilities, key=self.probabilities.get)
+        return top_label(self.probabilities)
 
     def to_dict(self) -> dict:
         d = asdict(self)
