@@ -379,13 +379,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .datasets import read_corpus
+    from .datasets import read_corpora
 
     out = Path(args.out)
     if args.task == "face":
         from .face.evaluate import evaluate_faces
 
-        report = evaluate_faces(args.data, args.onnx or "face", out, tta=args.tta)
+        report = evaluate_faces(args.data[0], args.onnx or "face", out, tta=args.tta)
         m = report["metrics"]
         print(json.dumps({"model": report["model"], "n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
                           "per_class_recall": m["per_class_recall"], "skipped_classes": report["skipped_classes"]},
@@ -394,37 +394,54 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"skipped {n} images of '{lab}': the model has no such class", file=sys.stderr)
         print(f"written: {out / 'metrics.json'}, {out / 'confusion.png'}", file=sys.stderr)
         return 0
-    items = read_corpus(args.data, "speech", args.corpus)
+    items = read_corpora(args.data, "speech", args.corpus)
     if args.onnx:
         from .speech.evaluate import evaluate_model
 
         report = evaluate_model(items, args.onnx, out)
+    elif args.protocol == "loco":
+        from .evaluation import write_json
+        from .training.speech import leave_one_corpus_out
+
+        report = leave_one_corpus_out(items, args.model, args.seed)
+        write_json(report, out / "metrics.json")
+        rows = {c: {"held out": c, "trained on": "+".join(r["train_corpora"]),
+                    "classes": len(r["metrics"]["per_class_recall"]), **{k: r["metrics"][k] for k in (
+                        "unweighted_accuracy", "weighted_accuracy", "macro_f1", "expected_calibration_error")}}
+                for c, r in report["corpora"].items()}
+        print(json.dumps({"model": args.model, "held_out": rows, "mean_unweighted_accuracy":
+                          report["mean_unweighted_accuracy"], "min_unweighted_accuracy": report["min_unweighted_accuracy"],
+                          "mean_expected_calibration_error": report["mean_expected_calibration_error"]}, indent=2))
+        print(f"written: {out / 'metrics.json'}", file=sys.stderr)
+        return 0
     else:
         from .training.speech import cross_validate_report
 
         report = cross_validate_report(items, args.model, args.folds, args.seed, out, epochs=args.epochs)
     m = report["metrics"]
     print(json.dumps({k: m[k] for k in ("n", "unweighted_accuracy", "weighted_accuracy", "macro_f1")} |
-                     {"per_class_recall": m["per_class_recall"]}, indent=2))
+                     {"per_class_recall": m["per_class_recall"]} |
+                     ({"per_corpus": report["per_corpus"]} if report.get("per_corpus") else {}), indent=2))
     print(f"written: {out / 'metrics.json'}, {out / 'confusion.png'}", file=sys.stderr)
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .datasets import read_corpus
+    from .datasets import read_corpora
 
     if args.task == "face":
         from .training.face import FaceConfig, train_and_export_face
 
         cfg = FaceConfig.for_arch(args.arch, seed=args.seed, epochs=args.epochs, device=args.device,
-                                  time_budget=args.time_budget)
-        onnx = train_and_export_face(args.data, Path(args.run or f"runs/face_{args.arch}"), Path(args.out), cfg,
+                                  time_budget=args.time_budget, lr=args.lr, photometric=args.photometric,
+                                  class_power=args.class_power, init_from=args.init_from, tta=args.tta)
+        onnx = train_and_export_face(args.data[0], Path(args.run or f"runs/face_{args.arch}"), Path(args.out), cfg,
                                      name=args.name, command=_command_line())
         print(f"written: {onnx} and {onnx.with_suffix('.json')}")
         return 0
     from .training.speech import train_and_export
 
-    items = read_corpus(args.data, "speech", args.corpus)
+    items = read_corpora(args.data, "speech", args.corpus)
     onnx = train_and_export(items, args.model, Path(args.out), seed=args.seed, epochs=args.epochs,
                             cv_metrics=args.cv_metrics, name=args.name,
                             command=_command_line())
@@ -518,9 +535,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="speaker-independent (speech) or test-split (face) evaluation")
     ev.add_argument("task", choices=["speech", "face"])
-    ev.add_argument("data", help="corpus folder or manifest CSV")
-    ev.add_argument("--model", default="ensemble", choices=["ensemble", "cnn", "linear", "baseline"],
-                    help="model kind to cross-validate (default: ensemble, the shipped kind)")
+    ev.add_argument("data", nargs="+", help="corpus folders or manifest CSVs (speech: several are pooled)")
+    ev.add_argument("--protocol", default="speakers", choices=["speakers", "loco"],
+                    help="speech: speaker-independent folds over the pooled corpora (default), or leave one "
+                         "corpus out (train on the others, test on it; needs several DATA)")
+    ev.add_argument("--model", default="encoder", choices=["encoder", "ensemble", "cnn", "linear", "baseline"],
+                    help="model kind to evaluate (default: encoder, the shipped recipe)")
     ev.add_argument("--onnx", help="instead of cross-validation, score this trained model on DATA")
     ev.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
                     help="face: average each face with its mirror (default: as the model card says)")
@@ -533,20 +553,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train a model and export it to ONNX (needs the train extra)")
     tr.add_argument("task", choices=["speech", "face"])
-    tr.add_argument("data")
-    tr.add_argument("--model", default="ensemble", choices=["ensemble", "cnn", "linear", "baseline"])
+    tr.add_argument("data", nargs="+", help="corpus folders or manifest CSVs (speech: several are pooled)")
+    tr.add_argument("--model", default="encoder", choices=["encoder", "ensemble", "cnn", "linear", "baseline"])
     tr.add_argument("--out", default="avemotion-out/models")
     tr.add_argument("--name", default=None, help="file name of the model (default: speech or speech_baseline)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--epochs", type=int, default=None)
     tr.add_argument("--corpus", default=None)
-    tr.add_argument("--cv-metrics", default=None, help="metrics.json from `evaluate` to put into the card")
+    tr.add_argument("--cv-metrics", nargs="*", default=None,
+                    help="metrics.json files from `evaluate` (speaker folds, leave-one-corpus-out) for the card")
     tr.add_argument("--arch", default="vgg", choices=["vgg", "vgg-s", "seed"],
                     help="face network (face only; seed = the seed report's CNN and plain recipe)")
     tr.add_argument("--device", default="auto", help="auto (CUDA where torch sees it), cpu or cuda (face only)")
     tr.add_argument("--time-budget", type=float, default=None,
                     help="seconds: train fewer epochs if a timed probe says --epochs won't fit (face only)")
     tr.add_argument("--run", default=None, help="checkpoint folder; a rerun resumes there (face only)")
+    tr.add_argument("--lr", type=float, default=None, help="peak learning rate (face only)")
+    tr.add_argument("--photometric", type=float, default=None,
+                    help="share of training faces blurred, noised, JPEG-compressed, darkened... (face only)")
+    tr.add_argument("--class-power", type=float, default=None,
+                    help="class weights (1/frequency)**POWER in the loss (face only; 0 plain, 1 balanced)")
+    tr.add_argument("--init-from", default=None, help="start from this exported ONNX model (face, vgg only)")
+    tr.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                    help="choose the epoch on val with the mirror image averaged in (face only)")
     tr.set_defaults(func=cmd_train)
 
     md = sub.add_parser("models", help="list the shipped models")

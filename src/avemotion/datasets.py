@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,9 +97,11 @@ def read_emodb(root: Path) -> list[Item]:
 
 
 def read_manifest(csv_path: Path) -> list[Item]:
-    """A CSV with ``path`` and ``label`` (or ``emotion``) columns, optional ``speaker``.
+    """A CSV with ``path`` and ``label`` (or ``emotion``) columns, optional ``speaker`` and ``corpus``.
 
-    Paths are relative to the CSV's folder unless absolute.
+    Paths are relative to the CSV's folder unless absolute. Without a ``corpus`` column, RAVDESS
+    file names say ``ravdess`` (its shared copy has none) and anything else is ``manifest``. The
+    CASIA and EMOVO copies in ``../shared/data`` carry their own ``corpus`` column.
     """
     out = []
     with open(csv_path, newline="", encoding="utf-8") as f:
@@ -115,7 +117,8 @@ def read_manifest(csv_path: Path) -> list[Item]:
             p = Path(row["path"])
             p = p if p.is_absolute() else csv_path.parent / p
             speaker = (row.get("speaker") or p.stem).strip()
-            corpus = "ravdess" if _RAVDESS.match(p.stem) else "manifest"
+            corpus = (row.get("corpus") or "").strip().lower()
+            corpus = corpus or ("ravdess" if _RAVDESS.match(p.stem) else "manifest")
             out.append(Item(str(p), label, speaker, corpus))
     return out
 
@@ -169,6 +172,26 @@ def read_corpus(root: str | os.PathLike[str], kind: str = "speech", corpus: str 
         raise AvemotionError(f"found no labelled {kind} files (tried manifest.csv, corpus file names, "
                              "and one folder per class)", root)
     return items
+
+
+def read_corpora(roots: Sequence[str | os.PathLike[str]], kind: str = "speech",
+                 corpus: str | None = None) -> list[Item]:
+    """Items of several corpora read with :func:`read_corpus`, in the order given.
+
+    Speakers are kept apart across corpora: a speaker id that two corpora share (``01`` in
+    RAVDESS and in EmoDB) is prefixed with its corpus, so speaker-grouped folds never merge them.
+    """
+    per = [read_corpus(r, kind, corpus) for r in roots]
+    owners: dict[str, set[str]] = {}
+    for items in per:
+        for it in items:
+            owners.setdefault(it.speaker, set()).add(it.corpus)
+    out = []
+    for items in per:
+        for it in items:
+            clash = len(owners[it.speaker]) > 1
+            out.append(Item(it.path, it.label, f"{it.corpus}_{it.speaker}" if clash else it.speaker, it.corpus))
+    return out
 
 
 def read_fer_csv(csv_path: str | os.PathLike[str], usage: str | None = None) -> tuple[np.ndarray, list[str]]:

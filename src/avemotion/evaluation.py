@@ -33,6 +33,29 @@ def score(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -
     }
 
 
+def expected_calibration_error(probs: np.ndarray, y_true: Sequence[int], bins: int = 15) -> float:
+    """Top-label expected calibration error: how far confidence is from accuracy, on average.
+
+    Predictions are put in ``bins`` equal-width bins by their top probability; ECE is the
+    share-weighted mean over bins of |accuracy - mean confidence| (Guo et al. 2017). 0 is a
+    perfectly calibrated model; fusion weights each modality by its confidence, so this matters.
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(y_true)
+    if len(y) == 0:
+        return 0.0
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) == y).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(ece)
+
+
 def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path: str | os.PathLike[str],
                    title: str = "") -> Path:
     """Save a row-normalised confusion matrix (recall per true class) as a PNG."""

@@ -34,7 +34,7 @@ import numpy as np
 from . import __version__
 from .errors import MediaError
 from .face.detect import DEFAULT_MIN_SCORE
-from .face.track import IoUTracker
+from .face.track import IoUTracker, smooth_over_time
 from .fusion import FUSION_RULES, FusionConfig, ModalityInput
 from .media import MediaInfo, iter_frames, load_audio, probe
 from .taxonomy import FACE_EMOTIONS, as_dict, top_label
@@ -57,12 +57,15 @@ class AnalyzeConfig:
     max_side: int | None = 960  # larger frames are shrunk first (detection sees 192 px, faces 48 px)
     tta: bool | None = None  # face test-time flip (None: as the model card says)
     tiles: bool = False  # BlazeFace also scans frame quarters: small faces, about 5x the detection time
+    face_smoothing: float = 0.4  # s: sigma of the centred smoothing of each face track over time (0: off)
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_RULES:
             raise ValueError(f"fusion must be one of {', '.join(FUSION_RULES)}, not {self.fusion!r}")
         if self.fps <= 0 or self.window <= 0:
             raise ValueError("fps and window must be positive")
+        if self.face_smoothing < 0:
+            raise ValueError("face_smoothing must be 0 (off) or positive")
 
 
 @dataclass
@@ -270,7 +273,21 @@ class VideoAnalyzer:
             if len(batch) == 4:
                 flush()
         flush()
+        self._smooth_tracks(frames, tracker)
         return frames, tracker
+
+    def _smooth_tracks(self, frames: list[FrameResult], tracker: IoUTracker) -> None:
+        """Replace every face's distribution by its track's smoothed one (:func:`smooth_over_time`)."""
+        sigma = self.config.face_smoothing
+        if sigma <= 0:
+            return
+        labels = self.faces.labels
+        for track in tracker.tracks:
+            faces = [f for fr in frames for f in fr.faces if f.track == track.id]
+            smooth = smooth_over_time(np.array(track.times), np.stack(track.probabilities), sigma)
+            track.probabilities = list(smooth)
+            for f, p in zip(faces, smooth, strict=True):
+                f.probabilities = as_dict(p, labels)
 
     def _voice_pass(self, path: Path, info: MediaInfo):
         if not info.has_audio:

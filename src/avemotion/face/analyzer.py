@@ -24,21 +24,26 @@ from ..media import read_image
 from ..taxonomy import as_dict, top_label
 from .classify import DEFAULT_FACE_MODEL, FaceClassifier
 from .detect import DEFAULT_MIN_SCORE, Detection, make_detector
-from .preprocess import crop_face
+from .preprocess import align_face, crop_face
 
 #: Margin added around each detector's box so crops frame the face as FER2013's crops do.
 MARGINS = {"blazeface": 0.12, "haar": 0.0}
 
 
-def face_crops(image: np.ndarray, detections: Sequence[Detection] | None, margin: float) -> list[np.ndarray]:
+def face_crops(image: np.ndarray, detections: Sequence[Detection] | None, margin: float,
+               align: bool = True) -> list[np.ndarray]:
     """The classifier's crops for one image: one per detection, or the whole image (``None``).
 
-    The training loader (:func:`avemotion.training.face.load_split`) calls this with ``None``
-    on every FER2013 image, so training and inference share one path.
+    A detection with eye key points (BlazeFace) is aligned to FER2013's eye positions
+    (:func:`~avemotion.face.preprocess.align_face`) unless ``align`` is False; one without
+    (Haar) is cropped square around its box with ``margin``. The training loader
+    (:func:`avemotion.training.face.load_split`) calls this with ``None`` on every FER2013
+    image, so training and inference share one path.
     """
     if detections is None:
         return [crop_face(image)]
-    return [crop_face(image, d.box, margin) for d in detections]
+    return [align_face(image, d.keypoints[:2], box=d.box) if align and len(d.keypoints) >= 2
+            else crop_face(image, d.box, margin) for d in detections]
 
 
 @dataclass
@@ -86,11 +91,13 @@ class FaceAnalyzer:
     min_score: drop detections below this detector score.
     max_faces: keep at most this many faces per image, largest first (None: all).
     tiles: BlazeFace also looks at the quarters of large images, for small faces (5x slower).
+    align: rotate and scale each face so its eyes sit where FER2013's do (BlazeFace's key points;
+        default). False crops a square around the box, as before.
     """
 
     def __init__(self, model: str | os.PathLike[str] = DEFAULT_FACE_MODEL, *, detector: str = "blazeface",
                  min_score: float = DEFAULT_MIN_SCORE, max_faces: int | None = None, tta: bool | None = None,
-                 margin: float | None = None, tiles: bool = False) -> None:
+                 margin: float | None = None, tiles: bool = False, align: bool = True) -> None:
         self.classifier = FaceClassifier(model, tta=tta)
         self.labels = self.classifier.labels
         options = {"min_score": min_score, "tiles": tiles} if detector == "blazeface" else {}
@@ -99,6 +106,7 @@ class FaceAnalyzer:
         self.margin = MARGINS.get(detector, 0.1) if margin is None else margin
         self.min_score = min_score
         self.max_faces = max_faces
+        self.align = align
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         dets = [d for d in self.detector.detect(image) if d.score >= self.min_score]
@@ -112,7 +120,7 @@ class FaceAnalyzer:
         for img in images:
             if detect:
                 dets = self.detect(img)
-                crops.extend(face_crops(img, dets, self.margin))
+                crops.extend(face_crops(img, dets, self.margin, self.align))
             else:
                 h, w = img.shape[:2]
                 dets = [Detection((0, 0, int(w), int(h)), 1.0)]

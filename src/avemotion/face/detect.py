@@ -115,7 +115,12 @@ class BlazeFaceDetector:
     name = "blazeface"
 
     def __init__(self, variant: str = "full", min_score: float = DEFAULT_MIN_SCORE, iou_threshold: float = 0.3,
-                 tiles: bool = False) -> None:
+                 tiles: bool = False, closeups: bool = True) -> None:
+        # ``closeups``: where the whole image finds no face, look again with a border of half the
+        # image's longer side around it. BlazeFace was trained on faces with context around them;
+        # a face that fills the frame (a profile picture, a face crop, a webcam at arm's length)
+        # is missed until it is made smaller than the frame (benchmarks/face_detection.py).
+        self.closeups = closeups
         # ``tiles``: also look at the four overlapping quarters of a large image, where a face
         # of 40-60 px shrinks below what the 192-px model input can see (for photos; 5x the cost).
         self.tiles = tiles
@@ -134,6 +139,8 @@ class BlazeFaceDetector:
             img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
         dets = self._detect(img)
         h, w = img.shape[:2]
+        if not dets and self.closeups:
+            dets = self._detect_padded(img)
         if not self.tiles or max(h, w) < 2 * self.size:
             return dets
         th, tw = int(h * 0.6), int(w * 0.6)
@@ -143,6 +150,23 @@ class BlazeFaceDetector:
                     x, y, bw, bh = d.box
                     dets.append(Detection((x + x0, y + y0, bw, bh), d.score, [(px + x0, py + y0) for px, py in d.keypoints]))
         return _suppress(dets, self.iou_threshold)
+
+    def _detect_padded(self, img: np.ndarray, border: float = 0.5) -> list[Detection]:
+        """Detect in ``img`` framed by a black border of ``border`` × its longer side, in ``img``'s pixels."""
+        import cv2
+
+        h, w = img.shape[:2]
+        pad = int(round(max(h, w) * border))
+        framed = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        out = []
+        for d in self._detect(framed):
+            x, y, bw, bh = d.box
+            x0, y0 = max(0, x - pad), max(0, y - pad)
+            x1, y1 = min(w, x - pad + bw), min(h, y - pad + bh)
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            out.append(Detection((x0, y0, x1 - x0, y1 - y0), d.score, [(px - pad, py - pad) for px, py in d.keypoints]))
+        return out
 
     def _detect(self, img: np.ndarray) -> list[Detection]:
         import cv2

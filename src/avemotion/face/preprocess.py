@@ -11,6 +11,10 @@ A face goes from any image (BGR, grey, any size) and a box to the model's input 
 
 Training reads FER2013's 48x48 crops through the same :func:`crop_face` (whole image as the box),
 so the two paths give identical arrays (tested).
+
+Where the detector gives eye positions (BlazeFace), :func:`align_face` replaces step 1: the face is
+rotated, scaled and moved so that its eyes land where FER2013's eyes sit (:data:`FER_EYES`), so a
+tilted head or a loose box gives the crop the model was trained on.
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from collections.abc import Sequence
 import numpy as np
 
 FACE_SIZE = 48
+
+#: Where the eyes sit in FER2013's 48x48 faces: (x, y) of the eye on the image's left, then the one
+#: on its right. Measured with BlazeFace on 1,500 random training images (1,384 found; medians
+#: (15.15, 18.89) and (32.67, 18.69), interquartile ranges about 3 px), made level and symmetric.
+FER_EYES = ((15.15, 18.79), (32.67, 18.79))
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -71,6 +80,39 @@ def crop_face(image: np.ndarray, box: Sequence[float] | None = None, margin: flo
         interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
         crop = cv2.resize(crop, (size, size), interpolation=interp)
     return np.ascontiguousarray(crop, dtype=np.uint8)
+
+
+def align_face(image: np.ndarray, eyes: Sequence[Sequence[float]], size: int = FACE_SIZE,
+               box: Sequence[float] | None = None) -> np.ndarray:
+    """Crop one face to ``uint8 (size, size)`` grey with its eyes moved to :data:`FER_EYES`.
+
+    ``eyes``: the two eye centres in pixels (either order). A similarity transform (rotation,
+    scale, shift) maps them onto FER2013's eye positions; large faces are warped at a multiple of
+    ``size`` and then area-averaged down, so nothing aliases. ``box`` (x, y, w, h), if given, keeps
+    a face turned in profile (eyes close together) from being blown up: the eye distance counted
+    is at least a quarter of the box's width.
+    """
+    import cv2
+
+    (ax, ay), (bx, by) = sorted(((float(x), float(y)) for x, y in eyes[:2]), key=lambda e: e[0])
+    (tx0, ty0), (tx1, ty1) = ((x * size / FACE_SIZE, y * size / FACE_SIZE) for x, y in FER_EYES)
+    dist = float(np.hypot(bx - ax, by - ay))
+    if box is not None:
+        dist = max(dist, 0.25 * float(box[2]))
+    if dist < 1e-3:
+        raise ValueError("eye positions coincide")
+    scale = (tx1 - tx0) / dist
+    up = int(min(8, max(1, np.floor(1 / scale))))  # warp at up x size, then area-average down
+    angle = float(np.degrees(np.arctan2(by - ay, bx - ax)))
+    cx, cy = (ax + bx) / 2, (ay + by) / 2
+    m = cv2.getRotationMatrix2D((cx, cy), angle, scale * up)
+    m[0, 2] += ((tx0 + tx1) / 2) * up - cx
+    m[1, 2] += ((ty0 + ty1) / 2) * up - cy
+    grey = to_grey(np.asarray(image))
+    out = cv2.warpAffine(grey, m, (size * up, size * up), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if up > 1:
+        out = cv2.resize(out, (size, size), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(out, dtype=np.uint8)
 
 
 def to_input(crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:

@@ -97,3 +97,25 @@ class Smoother:
             self.state = (1 - alpha) * self.state + alpha * p
         self.last = time
         return self.state
+
+
+def smooth_over_time(times: np.ndarray, probs: np.ndarray, sigma: float) -> np.ndarray:
+    """One track's distributions smoothed over time: a Gaussian-weighted mean of log-probabilities.
+
+    Each frame takes the mean of the track's log-probabilities within ±3 ``sigma`` seconds,
+    weighted by a Gaussian of the time apart, then a softmax. The window is centred (the file
+    is analysed whole, so the future is known): it does not lag a change of expression, it blurs
+    it over about ``sigma`` on both sides, and a one-frame misreading between steady frames is
+    outvoted. Averaging log-probabilities (a geometric mean) lets frames that agree reinforce
+    each other. ``sigma <= 0`` returns ``probs`` unchanged.
+    """
+    p = np.asarray(probs, np.float64)
+    if sigma <= 0 or len(p) < 2:
+        return p.astype(np.float32)
+    t = np.asarray(times, np.float64)
+    d = t[:, None] - t[None, :]
+    w = np.where(np.abs(d) <= 3 * sigma, np.exp(-0.5 * (d / sigma) ** 2), 0.0)
+    z = (w @ np.log(np.clip(p, 1e-6, 1.0))) / w.sum(axis=1, keepdims=True)
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""Speech features: the seed's 193 averaged descriptors and log-mel spectrograms.
+"""Speech features: the seed's 193 averaged descriptors, log-mel spectrograms, functionals, voice statistics.
 
 Both are pure functions of a 16 kHz mono signal, shared by training and inference so the two
 cannot drift apart. :func:`extract_many` computes either over many files in parallel with a
@@ -232,6 +232,53 @@ def _functionals_of(y: np.ndarray, power: np.ndarray, cfg: LogMelConfig) -> np.n
     return np.concatenate([functionals(lld).ravel(), functionals(delta).ravel()])
 
 
+# --- statistics of a pretrained voice encoder ------------------------------------------------
+
+#: The voice encoder's front end (Resemblyzer's): 25 ms / 10 ms frames, 40 mel bands of power,
+#: the signal scaled to -30 dBFS RMS first.
+VOICE_MEL = {"sample_rate": SAMPLE_RATE, "n_fft": 400, "win_length": 400, "hop_length": 160, "n_mels": 40,
+             "level_dbfs": -30.0, "trim_top_db": 35}
+VOICE_DIM = 1536
+_VOICE_BASIS: list[np.ndarray] = []
+
+
+def voice_mel(y: np.ndarray) -> np.ndarray:
+    """The voice encoder's input for a signal already trimmed: mel power frames (T, 40), float32."""
+    import librosa
+
+    y = _at_least(np.asarray(y, dtype=np.float32), VOICE_MEL["n_fft"])
+    rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
+    y = y * (10 ** (VOICE_MEL["level_dbfs"] / 20) / max(rms, 1e-9))
+    if not _VOICE_BASIS:
+        _VOICE_BASIS.append(librosa.filters.mel(sr=SAMPLE_RATE, n_fft=VOICE_MEL["n_fft"],
+                                                n_mels=VOICE_MEL["n_mels"]).astype(np.float32))
+    spec = librosa.stft(y, n_fft=VOICE_MEL["n_fft"], hop_length=VOICE_MEL["hop_length"],
+                        win_length=VOICE_MEL["win_length"], center=True)
+    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+    return np.ascontiguousarray((_VOICE_BASIS[0] @ power).T)
+
+
+_ENCODER: list = []
+
+
+def voice_encoder():
+    """The shipped voice encoder (:mod:`avemotion.bundles`), loaded once per process."""
+    if not _ENCODER:
+        from ..bundles import ModelBundle
+
+        _ENCODER.append(ModelBundle.load("voice_encoder"))
+    return _ENCODER[0]
+
+
+def voice_statistics(y: np.ndarray) -> np.ndarray:
+    """1,536 numbers describing the voice: the pretrained encoder's layer statistics of the trimmed signal."""
+    return _voice_of(trim_silence(y))
+
+
+def _voice_of(trimmed: np.ndarray) -> np.ndarray:
+    return voice_encoder().run_feeds({"voicemel": voice_mel(trimmed)[None]})[0].astype(np.float32)
+
+
 def _at_least(y: np.ndarray, n: int) -> np.ndarray:
     y = np.asarray(y, dtype=np.float32)
     return y if y.size >= n else np.pad(y, (0, n - y.size))
@@ -246,9 +293,11 @@ def speech_inputs(y: np.ndarray, kinds: Sequence[str], cfg: LogMelConfig = LogMe
     out: dict[str, np.ndarray] = {}
     if "seed" in kinds:
         out["seed"] = seed_features(y)
-    if not {"logmel", "functionals"} & set(kinds):
+    if not {"logmel", "functionals", "voice"} & set(kinds):
         return out
     trimmed = trim_silence(y)
+    if "voice" in kinds:
+        out["voice"] = _voice_of(trimmed)
     powers: dict[int, np.ndarray] = {}
 
     def padded(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -272,6 +321,7 @@ FEATURE_KINDS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "seed": seed_features,
     "logmel": speech_log_mel,
     "functionals": functional_features,
+    "voice": voice_statistics,
 }
 
 
@@ -291,6 +341,8 @@ def _cache_key(path: Path, kind: str, speed: float = 1.0) -> str:
         params["speed"] = speed
     if kind == "logmel":
         params["logmel"] = LogMelConfig().to_dict()
+    if kind == "voice":
+        params["encoder"] = voice_encoder().card.get("sha256")
     h.update(json.dumps(params, sort_keys=True).encode())
     return h.hexdigest()
 

@@ -23,10 +23,15 @@ CONTEXT = 64
 class VADConfig:
     """Thresholds that turn per-frame speech probabilities into segments."""
 
-    threshold: float = 0.5
+    threshold: float = 0.5  # a segment starts where the speech probability reaches this...
+    hysteresis: float = 0.15  # ...and goes on while it stays above threshold - hysteresis (Silero's rule)
     min_speech: float = 0.25  # s; shorter bursts are dropped
     min_silence: float = 0.30  # s; shorter gaps are bridged
     pad: float = 0.10  # s added on both sides of a segment
+    #: Silero's network under-rates loud, shouted speech (RAVDESS's strong angry, happy and fearful
+    #: clips: peak probability 0.2-0.7, runs shorter than ``min_speech``). When nothing is found at the
+    #: signal's own level, the frame-wise maximum over these quieter copies is used instead.
+    retry_gains: tuple[float, ...] = (0.3, 0.1)
 
 
 @lru_cache(maxsize=1)
@@ -66,14 +71,22 @@ def speech_segments(y: np.ndarray, sr: int = SAMPLE_RATE, cfg: VADConfig = VADCo
     if sr != SAMPLE_RATE:
         raise ValueError(f"VAD runs at {SAMPLE_RATE} Hz, got {sr}")
     p = speech_probabilities(y) if probs is None else probs
+    found = _segments(p, len(y) / SAMPLE_RATE, cfg)
+    if found or not cfg.retry_gains or not np.any(y):
+        return found
+    quieter = np.max([p, *(speech_probabilities(np.asarray(y, np.float32) * g) for g in cfg.retry_gains)], axis=0)
+    return _segments(quieter, len(y) / SAMPLE_RATE, cfg)
+
+
+def _segments(p: np.ndarray, duration: float, cfg: VADConfig) -> list[tuple[float, float]]:
+    """Per-frame speech probabilities → padded segments in seconds."""
     hop = FRAME / SAMPLE_RATE
-    active = p >= cfg.threshold
     segs: list[list[float]] = []
     start = None
-    for i, a in enumerate(np.append(active, False)):
-        if a and start is None:
+    for i, v in enumerate(np.append(p, 0.0)):
+        if start is None and v >= cfg.threshold:
             start = i
-        elif not a and start is not None:
+        elif start is not None and v < cfg.threshold - cfg.hysteresis:
             segs.append([start * hop, i * hop])
             start = None
     merged: list[list[float]] = []
@@ -82,6 +95,5 @@ def speech_segments(y: np.ndarray, sr: int = SAMPLE_RATE, cfg: VADConfig = VADCo
             merged[-1][1] = s[1]
         else:
             merged.append(s)
-    duration = len(y) / SAMPLE_RATE
     return [(round(max(0.0, s - cfg.pad), 3), round(min(duration, e + cfg.pad), 3))
             for s, e in merged if e - s >= cfg.min_speech]

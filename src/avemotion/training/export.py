@@ -10,21 +10,39 @@ import torch
 class WithSoftmax(torch.nn.Module):
     """Wrap a logits network so the exported graph outputs probabilities."""
 
-    def __init__(self, net: torch.nn.Module) -> None:
+    def __init__(self, net: torch.nn.Module, temperature: float = 1.0) -> None:
         super().__init__()
         self.net = net
+        self.temperature = float(temperature)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net(x), dim=1)
+        logits = self.net(x)
+        return torch.softmax(logits / self.temperature if self.temperature != 1.0 else logits, dim=1)
+
+
+def fit_temperature(logits, labels) -> float:
+    """The temperature T minimising the negative log-likelihood of softmax(logits / T) (Guo et al. 2017).
+
+    One scalar fitted on held-out data (a validation split): the ranking of classes, hence the
+    accuracy, is unchanged; only how confident the probabilities are.
+    """
+    import numpy as np
+
+    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    grid = torch.exp(torch.linspace(np.log(0.25), np.log(4.0), 401, dtype=torch.float64))
+    nll = torch.stack([torch.nn.functional.cross_entropy(z / t, y) for t in grid])
+    return float(grid[int(nll.argmin())])
 
 
 def export_classifier(model: torch.nn.Module, example: torch.Tensor, path: Path, input_name: str,
-                      dynamic: dict[int, str]) -> Path:
+                      dynamic: dict[int, str], temperature: float = 1.0) -> Path:
     """Write ``model`` as ONNX (opset 17): ``input_name`` → ``probabilities`` (batch, classes).
 
-    ``dynamic`` names the input's dynamic axes, e.g. ``{0: "batch", 3: "frames"}``.
+    ``dynamic`` names the input's dynamic axes, e.g. ``{0: "batch", 3: "frames"}``; logits are
+    divided by ``temperature`` (see :func:`fit_temperature`) before the softmax.
     """
-    torch.onnx.export(WithSoftmax(model).eval(), (example,), str(path), input_names=[input_name],
+    torch.onnx.export(WithSoftmax(model, temperature).eval(), (example,), str(path), input_names=[input_name],
                       output_names=["probabilities"],
                       dynamic_axes={input_name: dynamic, "probabilities": {0: "batch"}},
                       opset_version=17, dynamo=False)

@@ -57,6 +57,10 @@ class FaceConfig:
     scale: float = 0.12
     shift: float = 0.08  # fraction of the side
     erase_prob: float = 0.4
+    photometric: float = 0.0  # share of images given one of blur, noise, JPEG, gamma, low light, low resolution
+    class_power: float = 0.0  # class weights (1/frequency)**power in the loss: 0 plain, 0.5 softened, 1 balanced
+    init_from: str | None = None  # an exported ONNX model to start from (fine-tuning)
+    calibrate: bool = True  # fit a softmax temperature on val and build it into the exported model
     tta: bool = True  # score val (and ship) with the mirror image averaged in
     seed: int = 0
     threads: int = 2
@@ -155,6 +159,127 @@ def augment(x, cfg: FaceConfig, gen):
     return torch.where(mask[:, None], noise, x)
 
 
+def photometric(x, cfg: FaceConfig, gen):
+    """What real video does to a face, on a share ``cfg.photometric`` of a batch (B, 1, 48, 48), 0..255.
+
+    Each chosen image gets one of: Gaussian blur (sigma 0.6-1.6), sensor noise (sigma 3-15),
+    JPEG at quality 10-50 (OpenCV, on the CPU), gamma 0.5-2, low light (x0.15-0.5, noise, then
+    8-bit rounding, which is what a dark webcam frame keeps), low resolution (down to 12-24 px and
+    back up: a small face in a wide frame).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if cfg.photometric <= 0:
+        return x
+    b, dev = x.shape[0], x.device
+    rand = lambda *shape: torch.rand(*shape, generator=gen, device=dev)
+    chosen = rand(b) < cfg.photometric
+    kind = (rand(b) * 6).long()
+    out = x.clone()
+
+    def pick(k):
+        return (chosen & (kind == k)).nonzero().flatten()
+
+    idx = pick(0)  # blur
+    if len(idx):
+        sigma = 0.6 + float(rand(1)) * 1.0
+        r = torch.arange(-3, 4, device=dev, dtype=x.dtype)
+        k1 = torch.exp(-(r ** 2) / (2 * sigma ** 2))
+        k1 = k1 / k1.sum()
+        xi = F.pad(x[idx], (3, 3, 3, 3), mode="replicate")
+        xi = F.conv2d(xi, k1.view(1, 1, 1, 7))
+        out[idx] = F.conv2d(xi, k1.view(1, 1, 7, 1))
+    idx = pick(1)  # noise
+    if len(idx):
+        sig = 3 + rand(len(idx), 1, 1, 1) * 12
+        out[idx] = x[idx] + sig * torch.randn(x[idx].shape, generator=gen, device=dev)
+    idx = pick(2)  # JPEG
+    if len(idx):
+        import cv2
+
+        q = (10 + rand(len(idx)) * 40).long().tolist()
+        imgs = x[idx].clamp(0, 255).round().to(torch.uint8).cpu().numpy()
+        dec = [cv2.imdecode(cv2.imencode(".jpg", im[0], [cv2.IMWRITE_JPEG_QUALITY, qq])[1], cv2.IMREAD_GRAYSCALE)
+               for im, qq in zip(imgs, q)]
+        out[idx] = torch.from_numpy(np.stack(dec)[:, None].astype(np.float32)).to(dev)
+    idx = pick(3)  # gamma
+    if len(idx):
+        g = torch.exp((rand(len(idx), 1, 1, 1) * 2 - 1) * math.log(2.0))
+        out[idx] = 255 * (x[idx].clamp(0, 255) / 255) ** g
+    idx = pick(4)  # low light
+    if len(idx):
+        a = 0.15 + rand(len(idx), 1, 1, 1) * 0.35
+        dark = x[idx] * a + 2 * torch.randn(x[idx].shape, generator=gen, device=dev)
+        out[idx] = dark.clamp(0, 255).round()
+    idx = pick(5)  # low resolution
+    if len(idx):
+        side = int(12 + float(rand(1)) * 12)
+        small = F.interpolate(x[idx], size=(side, side), mode="area")
+        out[idx] = F.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    return out.clamp(0, 255)
+
+
+def class_weights(y: np.ndarray, power: float, n: int = len(FACE_EMOTIONS)) -> np.ndarray:
+    """Loss weights (1 / class frequency) ** power, scaled so the average example weighs 1."""
+    freq = np.bincount(y, minlength=n).astype(np.float64) / len(y)
+    w = np.where(freq > 0, freq, 1.0) ** -power
+    return (w / (w * freq).sum()).astype(np.float32)
+
+
+def init_from_onnx(model, onnx_path: str | Path, images: np.ndarray) -> None:
+    """Load an exported VGG-style face model (batch norm folded into its convolutions) into ``model``.
+
+    The export folds each BatchNorm into the convolution before it, so the file holds conv weights
+    and biases only. They are copied into the convolutions, and each BatchNorm is set so that in
+    training mode (batch statistics) it reproduces the folded network: its scale and shift are the
+    standard deviation and mean of the folded convolution's output over ``images``, so fine-tuning
+    starts from the exported model's function, not from a jolt.
+    """
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    m = onnx.load(str(onnx_path))
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    gemm = next(n for n in m.graph.node if n.op_type == "Gemm")
+    tconvs = [mod for mod in model.features if isinstance(mod, torch.nn.Conv2d)]
+    tbns = [mod for mod in model.features if isinstance(mod, torch.nn.BatchNorm2d)]
+    if len(convs) != len(tconvs):
+        raise ValueError(f"{onnx_path}: {len(convs)} convolutions, the network has {len(tconvs)}")
+    biases = []
+    for node, conv in zip(convs, tconvs):
+        w = torch.from_numpy(inits[node.input[1]].copy())
+        if w.shape != conv.weight.shape:
+            raise ValueError(f"{onnx_path}: conv weight {tuple(w.shape)} != {tuple(conv.weight.shape)}")
+        conv.weight.data.copy_(w)
+        biases.append(torch.from_numpy(inits[node.input[2]].copy()))
+    lin = model.head[-1]
+    lin.weight.data.copy_(torch.from_numpy(inits[gemm.input[1]].copy()))
+    lin.bias.data.copy_(torch.from_numpy(inits[gemm.input[2]].copy()))
+    # Statistics of each folded conv's output (conv + bias), measured layer by layer.
+    stats: list[tuple] = []
+    hooks = [conv.register_forward_hook(lambda mod, inp, out, b=b: stats.append(
+        ((out + b[None, :, None, None]).mean((0, 2, 3)), (out + b[None, :, None, None]).std((0, 2, 3)))))
+        for conv, b in zip(tconvs, biases)]
+    for bn, b in zip(tbns, biases):  # identity with the folded bias, so the measuring pass is the ONNX model
+        bn.reset_running_stats()
+        bn.running_var.fill_(1 - bn.eps)
+        bn.weight.data.fill_(1.0)
+        bn.bias.data.copy_(b)
+    model.eval()
+    with torch.no_grad():
+        model(torch.from_numpy(to_input(images)))
+    for h in hooks:
+        h.remove()
+    for bn, b, (mean, std) in zip(tbns, biases, stats):
+        bn.weight.data.copy_(std.clamp_min(1e-3))
+        bn.bias.data.copy_(mean)
+        bn.running_mean.copy_(mean - b)
+        bn.running_var.copy_(std.clamp_min(1e-3) ** 2 - bn.eps)
+
+
 # ---------------------------------------------------------------------------------------------
 # Training with checkpoints
 
@@ -200,7 +325,7 @@ def _optimiser(model, cfg: FaceConfig, total_steps: int):
 
 def _step(model, opt, sched, loss_fn, x, y, cfg: FaceConfig, gen):
     if cfg.augment:
-        x = augment(x, cfg, gen)
+        x = photometric(augment(x, cfg, gen), cfg, gen)
     loss = loss_fn(model(x), y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -252,7 +377,11 @@ def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dic
     xva, yva = load_split(data, "val")
     log.info("train %d, val %d images, on %s", len(xtr), len(xva), dev)
     torch.manual_seed(cfg.seed)
-    model = build(cfg.arch, len(FACE_EMOTIONS)).to(dev)
+    model = build(cfg.arch, len(FACE_EMOTIONS))
+    if cfg.init_from and not (run_dir / "last.pt").exists():
+        init_from_onnx(model, cfg.init_from, xtr[np.random.default_rng(cfg.seed).choice(len(xtr), 2048, replace=False)])
+        log.info("started from %s: val %.4f", cfg.init_from, float((predict(model, xva, tta=cfg.tta).argmax(1) == yva).mean()))
+    model = model.to(dev)
     x_all = torch.from_numpy(to_input(xtr)).to(dev)
     y_all = torch.from_numpy(ytr).to(dev)
     steps_per_epoch = math.ceil(len(xtr) / cfg.batch_size)
@@ -273,7 +402,8 @@ def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dic
         state = json.loads(saved["state"])
         log.info("resumed at epoch %d (best val %.4f)", state["epoch"], state["best_val"])
     (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    weight = torch.from_numpy(class_weights(ytr, cfg.class_power)).to(dev) if cfg.class_power else None
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing)
     while state["epoch"] < cfg.epochs:
         epoch = state["epoch"]
         model.train()
@@ -322,13 +452,25 @@ def _hardware(device: str) -> str:
     return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores (torch {torch.__version__})"
 
 
-def export_onnx(model, path: Path) -> Path:
-    """``faces`` (N, 1, 48, 48) grey 0..255 → ``probabilities`` (N, 7)."""
+def export_onnx(model, path: Path, temperature: float = 1.0) -> Path:
+    """``faces`` (N, 1, 48, 48) grey 0..255 → ``probabilities`` (N, 7), logits / ``temperature``."""
     import torch
 
     from .export import export_classifier
 
-    return export_classifier(model, torch.zeros(1, 1, 48, 48), path, "faces", {0: "batch"})
+    return export_classifier(model, torch.zeros(1, 1, 48, 48), path, "faces", {0: "batch"}, temperature)
+
+
+def val_logits(model, data: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Logits (N, 7) of the val split, and its labels: what the temperature is fitted on."""
+    import torch
+
+    xva, yva = load_split(data, "val")
+    model.eval()
+    with torch.no_grad():
+        z = np.concatenate([model(torch.from_numpy(to_input(xva[s:s + 512]))).numpy()
+                            for s in range(0, len(xva), 512)])
+    return z, yva
 
 
 FER_LICENCE = ("weights trained on FER2013 (Goodfellow et al. 2013, ICML 2013 challenges in representation learning), "
@@ -345,13 +487,18 @@ def train_and_export_face(data: str | Path, run_dir: Path, out: Path, cfg: FaceC
     model = load_best(run_dir, cfg.arch)
     out.mkdir(parents=True, exist_ok=True)
     name = name or ("face_baseline" if cfg.arch == "seed" else "face")
-    path = export_onnx(model, out / f"{name}.onnx")
+    from .export import fit_temperature
+
+    temperature = fit_temperature(*val_logits(model, data)) if cfg.calibrate else 1.0
+    path = export_onnx(model, out / f"{name}.onnx", temperature)
     card = {
         "name": name, "task": "face", "labels": list(FACE_EMOTIONS), "tta": cfg.tta,
         "inputs": {"faces": {"kind": "face", "size": 48, "channels": "grey", "range": "0..255",
                              "layout": "N,1,48,48", "normalisation": "per-image standardisation inside the model"}},
         "architecture": cfg.arch, "parameters": int(sum(p.numel() for p in model.parameters())),
         "trained_on": _hardware(cfg.device),
+        "calibration": {"temperature": round(temperature, 4), "fitted_on": "val/ (PublicTest), negative log-likelihood"}
+        if cfg.calibrate else None,
         "training": {"config": asdict(cfg), "best_epoch": state["best_epoch"],
                      "val_accuracy": round(state["best_val"], 4), "history": state["history"]},
         "data": {"corpus": "FER2013", "train": "train/ (28,709)", "selection": "val/ = PublicTest (3,589)"},

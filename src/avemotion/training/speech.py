@@ -85,6 +85,68 @@ def make_linear(seed: int = 0, alpha: float = 3000.0):
     return make_pipeline(StandardScaler(), CalibratedClassifierCV(RidgeClassifier(alpha=alpha), method="sigmoid", cv=5))
 
 
+class MaskedSoftmax:
+    """Softmax regression on standardised features whose loss sees only the classes a clip's corpus has.
+
+    Training on several corpora at once, each with its own label set: for a clip of a corpus
+    without ``disgust`` (CASIA), the softmax is renormalised over the classes that corpus has, so
+    its clips never teach the model that disgust is rare or wrong for voices like theirs. L2
+    penalty ``1 / (C * n)`` on the weights (like scikit-learn's ``C``), full-batch L-BFGS in torch.
+    """
+
+    def __init__(self, C: float = 0.003, n_classes: int = len(SPEECH_EMOTIONS), max_iter: int = 300) -> None:
+        self.C, self.n_classes, self.max_iter = C, n_classes, max_iter
+
+    def fit(self, x: np.ndarray, y: np.ndarray, masks: np.ndarray | None = None) -> "MaskedSoftmax":
+        torch = _torch()
+        torch.manual_seed(0)
+        x = np.asarray(x, np.float64)
+        self.mean_ = x.mean(axis=0).astype(np.float32)
+        self.scale_ = np.where(x.std(axis=0) > 1e-8, x.std(axis=0), 1.0).astype(np.float32)
+        xt = torch.from_numpy((x.astype(np.float32) - self.mean_) / self.scale_)
+        yt = torch.from_numpy(np.asarray(y, np.int64))
+        allowed = torch.ones(len(y), self.n_classes, dtype=torch.bool) if masks is None else torch.from_numpy(masks)
+        lin = torch.nn.Linear(x.shape[1], self.n_classes)
+        torch.nn.init.zeros_(lin.weight)
+        torch.nn.init.zeros_(lin.bias)
+        penalty = 1.0 / (self.C * len(y))
+        opt = torch.optim.LBFGS(lin.parameters(), max_iter=self.max_iter, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            z = lin(xt).masked_fill(~allowed, -1e9)
+            loss = torch.nn.functional.cross_entropy(z, yt) + penalty * (lin.weight ** 2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        self.seen_ = (allowed.any(dim=0) & (torch.bincount(yt, minlength=self.n_classes) > 0)).numpy()
+        self.coef_ = lin.weight.detach().numpy().copy()
+        self.intercept_ = lin.bias.detach().numpy().copy()
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        z = ((np.asarray(x, np.float32) - self.mean_) / self.scale_) @ self.coef_.T + self.intercept_
+        z = np.where(self.seen_, z, -np.inf)  # a class no training clip had gets no probability
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+#: The cross-corpus recipe's members: feature kind and the regression's C. Chosen under
+#: leave-one-corpus-out on RAVDESS, CASIA and EMOVO (see the README for what else was tried).
+ENCODER_MEMBERS: dict[str, tuple[str, float]] = {"voice": ("voice", 0.003), "functionals": ("functionals", 0.0003)}
+
+
+def corpus_masks(items: Sequence[Item]) -> np.ndarray:
+    """(N, 8) booleans: the classes each clip's corpus has (its loss is renormalised over them)."""
+    labels = list(SPEECH_EMOTIONS)
+    has: dict[str, set[str]] = {}
+    for it in items:
+        has.setdefault(it.corpus, set()).add(it.label)
+    return np.array([[lab in has[it.corpus] for lab in labels] for it in items], dtype=bool)
+
+
 def sklearn_to_onnx(model, dim: int, input_name: str = "features"):
     """A scikit-learn pipeline as an ONNX model: ``input_name`` (N, dim) → ``probabilities`` (N, C)."""
     from skl2onnx import to_onnx
@@ -272,14 +334,23 @@ def _with_copies(feats: dict[str, list], x: np.ndarray, y: np.ndarray, rows: np.
 
 #: Which features each model kind reads.
 MODEL_FEATURES = {"baseline": ("seed",), "linear": ("functionals",), "cnn": ("logmel",),
-                  "ensemble": ("logmel", "functionals")}
+                  "ensemble": ("logmel", "functionals"), "encoder": ("voice", "functionals")}
 
 
 def _fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, tr: np.ndarray, te: np.ndarray,
-                 cfg: CNNConfig, seed: int, n: int) -> dict[str, np.ndarray]:
-    """Train ``model`` on rows ``tr``; probabilities on rows ``te`` for it (and each ensemble member)."""
+                 cfg: CNNConfig, seed: int, n: int, masks: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Train ``model`` on rows ``tr``; probabilities on rows ``te`` for it (and each ensemble member).
+
+    ``masks`` (N, n) says which classes each clip's corpus has (used by the ``encoder`` recipe).
+    """
     out: dict[str, np.ndarray] = {}
-    if model in ("baseline", "linear"):
+    if model == "encoder":
+        for name, (kind, c) in ENCODER_MEMBERS.items():
+            x = np.stack(feats[kind])
+            clf = MaskedSoftmax(c, n).fit(x[tr], y[tr], None if masks is None else masks[tr])
+            out[name] = clf.predict_proba(x[te]).astype(np.float32)
+        out["encoder"] = np.mean([out[k] for k in ENCODER_MEMBERS], axis=0)
+    elif model in ("baseline", "linear"):
         kind = MODEL_FEATURES[model][0]
         make = make_baseline if model == "baseline" else make_linear
         x = np.stack(feats[kind])
@@ -340,14 +411,13 @@ def cross_validate(items: Sequence[Item], model: str = "ensemble", folds: int = 
     labels = list(SPEECH_EMOTIONS)
     y = np.array([labels.index(it.label) for it in items])
     groups = np.array([it.speaker for it in items])
-    feats = {kind: features_for(items, kind, cache_dir, progress) for kind in MODEL_FEATURES[model]}
-    if "functionals" in feats:
-        feats.update(perturbed_functionals(items, cache_dir, progress))
+    feats = _model_features(items, model, cache_dir, progress)
+    masks = corpus_masks(items)
     probs: dict[str, np.ndarray] = {}
     fold_metrics, fold_speakers = [], []
     for k, (tr, te) in enumerate(GroupKFold(n_splits=folds).split(np.zeros(len(y)), y, groups)):
         assert not set(groups[tr]) & set(groups[te]), "a speaker is in train and test"
-        for name, p in _fit_predict(model, feats, y, tr, te, cfg, seed, len(labels)).items():
+        for name, p in _fit_predict(model, feats, y, tr, te, cfg, seed, len(labels), masks).items():
             probs.setdefault(name, np.zeros((len(items), len(labels)), np.float32))[te] = p
         m = score(y[te], probs[model][te].argmax(1), labels)
         fold_metrics.append({k2: m[k2] for k2 in ("n", "unweighted_accuracy", "weighted_accuracy", "macro_f1")})
@@ -369,6 +439,114 @@ def cross_validate(items: Sequence[Item], model: str = "ensemble", folds: int = 
     return result
 
 
+def _model_features(items: Sequence[Item], model: str, cache_dir="default", progress: bool = True) -> dict[str, list]:
+    """Every feature kind ``model`` reads (and the speed-perturbed copies the linear member trains on)."""
+    feats = {kind: features_for(items, kind, cache_dir, progress) for kind in MODEL_FEATURES[model]}
+    if model in ("linear", "ensemble"):
+        feats.update(perturbed_functionals(items, cache_dir, progress))
+    return feats
+
+
+# ---------------------------------------------------------------------------------------------
+# Leave one corpus out, and calibration across corpora
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(p, 1e-7, 1.0))
+
+
+def calibrate_across_corpora(feats: dict[str, list], y: np.ndarray, corpus: np.ndarray, masks: np.ndarray,
+                             model: str, cfg: CNNConfig, seed: int) -> float:
+    """A softmax temperature fitted on out-of-corpus predictions among the given clips.
+
+    Each corpus is predicted by a model trained on the others (scored on the classes those
+    have); the temperature minimising the negative log-likelihood of all those predictions is
+    returned. That is the confidence the model should have on a corpus it has never heard,
+    which is the situation of every user. With a single corpus: 1.0 (nothing to fit on).
+    """
+    from .export import fit_temperature
+
+    logits, truth = [], []
+    for c in np.unique(corpus):
+        te, tr = np.flatnonzero(corpus == c), np.flatnonzero(corpus != c)
+        if not len(tr):
+            return 1.0
+        p = _fit_predict(model, feats, y, tr, te, cfg, seed, len(SPEECH_EMOTIONS), masks)[model]
+        ok = p[np.arange(len(te)), y[te]] > 0  # clips whose class the training corpora had
+        logits.append(_log(p[ok]))
+        truth.append(y[te][ok])
+    return fit_temperature(np.concatenate(logits), np.concatenate(truth))
+
+
+def with_temperature(p: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities re-tempered: softmax(log p / T); classes at 0 stay at 0."""
+    z = _log(p) / temperature
+    z = np.where(p > 0, z, -np.inf)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def leave_one_corpus_out(items: Sequence[Item], model: str = "encoder", seed: int = 0, cfg: CNNConfig | None = None,
+                         calibrate: bool = True, cache_dir="default", progress: bool = True) -> dict:
+    """Train on all corpora but one, test on that one, for each corpus in turn.
+
+    Each held-out corpus is scored over the classes it shares with the training corpora, through
+    the taxonomy: a class the training corpora lack is folded into its parent (RAVDESS's calm is
+    counted as neutral when CASIA and EMOVO train), and clips of a class with no parent there
+    are skipped and counted. With ``calibrate`` the temperature is fitted on the training
+    corpora alone (:func:`calibrate_across_corpora`), never on the held-out one. Reports UA, WA,
+    macro-F1, per-class recall and expected calibration error per corpus, and their mean and min.
+    """
+    from ..evaluation import expected_calibration_error
+    from ..taxonomy import align, modelled, target_of
+
+    corpus = np.array([it.corpus for it in items])
+    corpora = sorted(set(corpus.tolist()))
+    if len(corpora) < 2:
+        raise AvemotionError("leave-one-corpus-out needs at least two corpora (give several DATA folders)")
+    t0 = time.time()
+    cfg = cfg or CNNConfig(seed=seed)
+    labels = list(SPEECH_EMOTIONS)
+    y = np.array([labels.index(it.label) for it in items])
+    masks = corpus_masks(items)
+    feats = _model_features(items, model, cache_dir, progress)
+    per: dict[str, dict] = {}
+    for c in corpora:
+        te, tr = np.flatnonzero(corpus == c), np.flatnonzero(corpus != c)
+        probs = _fit_predict(model, feats, y, tr, te, cfg, seed, len(labels), masks)
+        temperature = (calibrate_across_corpora({k: [v[i] for i in tr] for k, v in feats.items()}, y[tr],
+                                                corpus[tr], masks[tr], model, cfg, seed)
+                       if calibrate and len(set(corpus[tr].tolist())) > 1 else 1.0)
+        trained = [labels[i] for i in sorted(set(y[tr].tolist()))]
+        target = modelled(trained, sorted({labels[i] for i in y[te]}))
+        truth = [target_of(labels[i], target) for i in y[te]]
+        keep = np.array([t is not None for t in truth])
+        yt = np.array([target.index(t) for t in truth if t is not None])
+        result: dict = {"train_corpora": sorted(set(corpus[tr].tolist())), "n_test": int(len(te)),
+                        "skipped": int((~keep).sum()), "temperature": round(temperature, 3)}
+        for name, p in probs.items():
+            q = align(with_temperature(p, temperature) if name == model else p, labels, target)[keep]
+            m = score(yt, q.argmax(1), target)
+            m["expected_calibration_error"] = round(expected_calibration_error(q, yt), 4)
+            if name == model:
+                result["metrics"] = m
+            else:
+                result.setdefault("members", {})[name] = {k: m[k] for k in ("unweighted_accuracy", "macro_f1")}
+        per[c] = result
+        log.info("held out %s: UA %.4f (ECE %.3f)", c, result["metrics"]["unweighted_accuracy"],
+                 result["metrics"]["expected_calibration_error"])
+    uas = [r["metrics"]["unweighted_accuracy"] for r in per.values()]
+    eces = [r["metrics"]["expected_calibration_error"] for r in per.values()]
+    return {"model": model, "protocol": "leave one corpus out: train on the other corpora, test on the held-out one, "
+                                        "UA over the classes it shares with them (calm counted as neutral where "
+                                        "the training corpora lack calm)",
+            "corpora": per, "mean_unweighted_accuracy": round(float(np.mean(uas)), 4),
+            "min_unweighted_accuracy": round(float(np.min(uas)), 4),
+            "mean_expected_calibration_error": round(float(np.mean(eces)), 4),
+            "data": {c: int((corpus == c).sum()) for c in corpora}, "seconds": round(time.time() - t0, 1)}
+
+
 def _full_proba(clf, x: np.ndarray, n: int) -> np.ndarray:
     """predict_proba with a column for every class, even ones absent from a fold's training data."""
     p = clf.predict_proba(x)
@@ -382,6 +560,18 @@ def _full_proba(clf, x: np.ndarray, n: int) -> np.ndarray:
 
 RAVDESS_LICENCE = ("CC BY-NC-SA 4.0: weights trained on RAVDESS (Livingstone & Russo 2018, "
                    "doi:10.1371/journal.pone.0196391); non-commercial research use, attribute, share alike")
+
+
+CORPUS_LICENCES = {
+    "ravdess": RAVDESS_LICENCE,
+    "casia": "CASIA Chinese emotional speech (public 1200-clip subset): non-commercial research use",
+    "emovo": "EMOVO (Costantini et al., LREC 2014, Fondazione Ugo Bordoni): research use",
+}
+
+
+def corpus_licence(corpora: Sequence[str]) -> str:
+    """The terms the training corpora put on weights trained on them (the strictest all apply)."""
+    return "; ".join(CORPUS_LICENCES.get(c, f"{c}: see the corpus's licence") for c in corpora)
 
 
 def _cfg(seed: int, epochs: int | None) -> CNNConfig:
@@ -404,6 +594,15 @@ def cross_validate_report(items: Sequence[Item], model: str, folds: int, seed: i
                           "no speaker in both train and test), fixed seed")
     report["data"] = {"n": len(items), "speakers": len({it.speaker for it in items}),
                       "corpus": sorted({it.corpus for it in items})}
+    corpus = np.array([it.corpus for it in items])
+    if len(set(corpus.tolist())) > 1:  # pooled corpora: each one's share of the same folds, scored apart
+        labels = list(SPEECH_EMOTIONS)
+        y = np.array([labels.index(it.label) for it in items])
+        p = np.asarray(result.probabilities)
+        report["per_corpus"] = {c: {k: v for k, v in score(y[corpus == c], p[corpus == c].argmax(1), labels).items()
+                                    if k in ("n", "unweighted_accuracy", "weighted_accuracy", "macro_f1",
+                                             "per_class_recall")}
+                                for c in sorted(set(corpus.tolist()))}
     if model in ("cnn", "ensemble"):
         report["config"] = asdict(_cfg(seed, epochs))
     out.mkdir(parents=True, exist_ok=True)
@@ -475,17 +674,47 @@ def _cnn_onnx(items: Sequence[Item], y: np.ndarray, cfg: CNNConfig, path: Path):
     return onnx.load(str(path)), int(sum(p.numel() for p in net.parameters()))
 
 
+def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: bool = True) -> dict:
+    """Train the cross-corpus recipe on every clip and export it; returns what the card records."""
+    import torch
+
+    from .speech_nets import AveragedMembers, StandardisedLinear
+
+    feats = _model_features(items, "encoder")
+    masks = corpus_masks(items)
+    corpus = np.array([it.corpus for it in items])
+    members, dims = {}, {}
+    for name, (kind, c) in ENCODER_MEMBERS.items():
+        x = np.stack(feats[kind])
+        clf = MaskedSoftmax(c).fit(x, y, masks)
+        coef = np.where(clf.seen_[:, None], clf.coef_, 0.0)
+        intercept = np.where(clf.seen_, clf.intercept_, -30.0)  # a class no corpus had: never predicted
+        members[name] = StandardisedLinear(clf.mean_, clf.scale_, coef, intercept)
+        dims[name] = x.shape[1]
+    temperature = calibrate_across_corpora(feats, y, corpus, masks, "encoder", _cfg(0, None), 0) if calibrate else 1.0
+    net = AveragedMembers(members, temperature).eval()
+    example = tuple(torch.zeros(1, dims[n]) for n in members)
+    torch.onnx.export(net, example, str(path), input_names=list(members), output_names=["probabilities"],
+                      dynamic_axes={**{n: {0: "batch"} for n in members}, "probabilities": {0: "batch"}},
+                      opset_version=17, dynamo=False)
+    return {"temperature": round(temperature, 4), "dims": dims}
+
+
 LOGMEL_INPUT = {"kind": "logmel", **LogMelConfig().to_dict(), "trim_top_db": 35,
                 "layout": "N,1,n_mels,frames; natural log of mel power + 1e-6"}
 CNN_TEXT = ("log-mel CNN: 4 blocks of 2x(conv3x3+BN+ReLU) and 2x2 max-pool (widths 16/32/64/128), per-utterance "
             "band-mean normalisation, mean+max pooling over time, dense 128, softmax")
+ENCODER_TEXT = ("equal-weight average of two softmax regressions trained on several corpora at once, each clip's "
+                "loss over the classes its corpus has: (1) on 1,536 statistics of a pretrained voice encoder "
+                "(mean and std over time of each of the 3 LSTM layers of Resemblyzer's GE2E speaker encoder, "
+                "models/voice_encoder.onnx), (2) on the 4,040 functionals; then a temperature fitted across corpora")
 LINEAR_TEXT = ("functionals (4,040: 101 frame descriptors and their deltas x 20 statistics), standardised, "
                "ridge classifier (alpha 3000) with sigmoid calibration, bagged over 5 internal folds; trained on "
                "the clips and their speed-perturbed copies (x0.9, x1.1)")
 
 
 def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0, epochs: int | None = None,
-                     cv_metrics: str | None = None, name: str | None = None, command: str | None = None) -> Path:
+                     cv_metrics=None, name: str | None = None, command: str | None = None) -> Path:
     """Train on all ``items`` and write ``NAME.onnx`` plus its card into ``out``."""
     import tempfile
 
@@ -495,7 +724,7 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
     out.mkdir(parents=True, exist_ok=True)
     labels = list(SPEECH_EMOTIONS)
     y = np.array([labels.index(it.label) for it in items])
-    name = name or ("speech_baseline" if model == "baseline" else "speech" if model == "ensemble" else f"speech_{model}")
+    name = name or ("speech_baseline" if model == "baseline" else "speech" if model == "encoder" else f"speech_{model}")
     path = out / f"{name}.onnx"
     card: dict = {"name": name, "task": "speech", "labels": labels, "kind": model}
     cfg = _cfg(seed, epochs)
@@ -519,6 +748,17 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
         card["inputs"] = {"logmel": LOGMEL_INPUT}
         card["architecture"] = CNN_TEXT
         card["training"] = {"config": asdict(cfg)}
+    elif model == "encoder":
+        made = _encoder_onnx(items, y, path)
+        card["inputs"] = {"voice": {"kind": "voice", "dim": made["dims"]["voice"], "encoder": "voice_encoder",
+                                    "sample_rate": 16000, "trim_top_db": 35},
+                          "functionals": functionals_input}
+        card["architecture"] = ENCODER_TEXT
+        card["calibration"] = {"temperature": made["temperature"],
+                               "fitted_on": "out-of-corpus predictions: each training corpus predicted by a model "
+                                            "trained on the others (negative log-likelihood)"}
+        card["training"] = {"members": {k: {"features": v[0], "C": v[1]} for k, v in ENCODER_MEMBERS.items()},
+                            "loss": "softmax renormalised over the classes of each clip's corpus"}
     elif model == "ensemble":
         missing = [lab for i, lab in enumerate(labels) if not (y == i).any()]
         if missing:
@@ -536,24 +776,46 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
     card["data"] = {"corpus": sorted({it.corpus for it in items}), "clips": len(items),
                     "speakers": len({it.speaker for it in items}),
                     "classes": {lab: int((y == i).sum()) for i, lab in enumerate(labels)}}
-    card["licence"] = RAVDESS_LICENCE
+    card["licence"] = corpus_licence(sorted({it.corpus for it in items}))
     card["command"] = command or f"avemotion train speech DATA --model {model} --seed {seed}"
     card = with_cv_metrics(card, cv_metrics) if cv_metrics else card
     write_card(path, card)
     return path
 
 
-def with_cv_metrics(card: dict, cv_metrics: str | Path) -> dict:
-    """The card with the cross-validation figures of an `avemotion evaluate` metrics.json added."""
+def with_cv_metrics(card: dict, cv_metrics: str | Path | Sequence[str | Path]) -> dict:
+    """The card with the figures of `avemotion evaluate` metrics.json files added.
+
+    A speaker-folds report fills ``metrics`` (and ``per_corpus`` where corpora were pooled); a
+    leave-one-corpus-out report fills ``metrics.leave_one_corpus_out``.
+    """
     card = dict(card)
-    cv = json.loads(Path(cv_metrics).read_text())
-    m = cv["metrics"]
-    card["metrics"] = {"protocol": cv.get("protocol"), "unweighted_accuracy": m["unweighted_accuracy"],
-                       "weighted_accuracy": m["weighted_accuracy"], "macro_f1": m["macro_f1"],
-                       "per_class_recall": m["per_class_recall"], "fold_metrics": cv.get("fold_metrics"),
-                       "members": {k: {k2: v[k2] for k2 in ("unweighted_accuracy", "weighted_accuracy", "macro_f1")}
-                                   for k, v in (cv.get("members") or {}).items()},
-                       "headline": f"UA {m['unweighted_accuracy']:.3f} speaker-independent"}
-    if cv.get("train_metrics"):
-        card["metrics"]["training_data_unweighted_accuracy"] = cv["train_metrics"]["unweighted_accuracy"]
+    files = [cv_metrics] if isinstance(cv_metrics, (str, Path)) else list(cv_metrics)
+    for f in files:
+        cv = json.loads(Path(f).read_text())
+        if "corpora" in cv:
+            card.setdefault("metrics", {})["leave_one_corpus_out"] = {
+                "protocol": cv["protocol"], "mean_unweighted_accuracy": cv["mean_unweighted_accuracy"],
+                "min_unweighted_accuracy": cv["min_unweighted_accuracy"],
+                "mean_expected_calibration_error": cv["mean_expected_calibration_error"],
+                "held_out": {c: {"trained_on": r["train_corpora"], **{k: r["metrics"][k] for k in (
+                    "n", "unweighted_accuracy", "weighted_accuracy", "macro_f1", "expected_calibration_error",
+                    "per_class_recall")}} for c, r in cv["corpora"].items()}}
+            continue
+        m = cv["metrics"]
+        card["metrics"] = {**card.get("metrics", {}), "protocol": cv.get("protocol"),
+                           "unweighted_accuracy": m["unweighted_accuracy"],
+                           "weighted_accuracy": m["weighted_accuracy"], "macro_f1": m["macro_f1"],
+                           "per_class_recall": m["per_class_recall"], "fold_metrics": cv.get("fold_metrics"),
+                           "members": {k: {k2: v[k2] for k2 in ("unweighted_accuracy", "weighted_accuracy", "macro_f1")}
+                                       for k, v in (cv.get("members") or {}).items()},
+                           "headline": f"UA {m['unweighted_accuracy']:.3f} speaker-independent"}
+        if cv.get("per_corpus"):
+            card["metrics"]["per_corpus"] = cv["per_corpus"]
+            rav = cv["per_corpus"].get("ravdess")
+            if rav:
+                card["metrics"]["headline"] = (f"UA {rav['unweighted_accuracy']:.3f} on RAVDESS, speaker-independent "
+                                               f"(pooled folds)")
+        if cv.get("train_metrics"):
+            card["metrics"]["training_data_unweighted_accuracy"] = cv["train_metrics"]["unweighted_accuracy"]
     return card

@@ -57,3 +57,65 @@ class SpeechCNN(nn.Module):
         h = h.flatten(1, 2)  # (B, C*F, T')
         pooled = torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
         return self.head(pooled)
+
+
+class VoiceEncoderStats(nn.Module):
+    """A pretrained speaker encoder's LSTM layers, pooled: mean and std of each layer over time.
+
+    Three LSTM layers of 256 units over 40-band mel power frames (Resemblyzer's GE2E encoder).
+    Every layer's output sequence is summarised by its mean and standard deviation over time:
+    (N, T, 40) → (N, 1536). Lower layers keep more of the voice's sound, the top layer more of
+    who speaks; the emotion models read all three.
+    """
+
+    def __init__(self, n_mels: int = 40, hidden: int = 256, layers: int = 3) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(nn.LSTM(n_mels if i == 0 else hidden, hidden, 1, batch_first=True)
+                                    for i in range(layers))
+
+    @classmethod
+    def from_resemblyzer(cls, state: dict) -> "VoiceEncoderStats":
+        """Build from Resemblyzer's ``model_state`` (one 3-layer ``lstm``; its ``linear`` head is dropped)."""
+        net = cls()
+        for i, lstm in enumerate(net.layers):
+            lstm.load_state_dict({k.replace("lstm.", "").replace(f"_l{i}", "_l0"): v for k, v in state.items()
+                                  if k.startswith("lstm.") and k.endswith(f"_l{i}")})
+        return net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, T, 40)
+        out = []
+        for lstm in self.layers:
+            x, _ = lstm(x)
+            out += [x.mean(dim=1), x.std(dim=1)]
+        return torch.cat(out, dim=1)
+
+
+class StandardisedLinear(nn.Module):
+    """Softmax regression with its feature standardisation built in: (x - mean) / scale → linear → softmax."""
+
+    def __init__(self, mean, scale, coef, intercept) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.linear = nn.Linear(coef.shape[1], coef.shape[0])
+        self.linear.weight.data.copy_(torch.as_tensor(coef, dtype=torch.float32))
+        self.linear.bias.data.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.linear((x - self.mean) / self.scale), dim=1)
+
+
+class AveragedMembers(nn.Module):
+    """The mean of several members' probabilities, one input each, re-tempered by ``temperature``."""
+
+    def __init__(self, members: dict[str, nn.Module], temperature: float = 1.0) -> None:
+        super().__init__()
+        self.names = list(members)
+        self.members = nn.ModuleList(members.values())
+        self.temperature = float(temperature)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        p = torch.stack([m(x) for m, x in zip(self.members, inputs)]).mean(dim=0)
+        if self.temperature == 1.0:
+            return p
+        return torch.softmax(torch.log(p.clamp_min(1e-7)) / self.temperature, dim=1)
