@@ -11,7 +11,7 @@ from avemotion.speech import SpeechAnalyzer
 from .conftest import CLIPS, RAVDESS, need, voice_like
 from .test_media import _encode
 
-MODELS = ["speech", "speech_baseline"]
+MODELS = ["speech", "speech_baseline", "speech_ravdess"]
 
 
 def run(capsys, *argv):

@@ -382,8 +382,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .datasets import read_corpora
 
     out = Path(args.out)
+    if args.task == "face" and args.robustness:
+        from .evaluation import write_json
+        from .evaluation.robustness import Scored, evaluate_robustness, load_faces
+
+        images, labels, _ = load_faces(args.data[0])
+        models = [m.strip() for m in (args.onnx or "face").split(",") if m.strip()]
+        scored = [Scored(m) for m in models] + ([Scored(models[0], align=False)] if args.compare_crop else [])
+        report = evaluate_robustness(images, labels, scored, limit=args.limit, seed=args.seed)
+        write_json(report, out / "robustness.json")
+        print_robustness(report)
+        print(f"written: {out / 'robustness.json'}", file=sys.stderr)
+        return 0
     if args.task == "face":
-        from .face.evaluate import evaluate_faces
+        from .evaluation.face import evaluate_faces
 
         report = evaluate_faces(args.data[0], args.onnx or "face", out, tta=args.tta)
         m = report["metrics"]
@@ -396,7 +408,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     items = read_corpora(args.data, "speech", args.corpus)
     if args.onnx:
-        from .speech.evaluate import evaluate_model
+        from .evaluation.speech import evaluate_model
 
         report = evaluate_model(items, args.onnx, out)
     elif args.protocol == "loco":
@@ -424,6 +436,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                      ({"per_corpus": report["per_corpus"]} if report.get("per_corpus") else {}), indent=2))
     print(f"written: {out / 'metrics.json'}, {out / 'confusion.png'}", file=sys.stderr)
     return 0
+
+
+def print_robustness(report: dict) -> None:
+    """The robustness table: a row per transformation, a column per model, the share of faces found."""
+    from rich.table import Table
+
+    from .report.tables import print_table
+
+    t = Table(title=f"FER2013 test faces through detection + alignment ({report['faces']} faces): accuracy")
+    t.add_column("transformation")
+    t.add_column("found", justify="right")
+    for m in report["models"]:
+        t.add_column(m, justify="right")
+    for cond, row in report["conditions"].items():
+        t.add_row(cond, f"{row['found']:.3f}", *(f"{row[m]:.3f}" for m in report["models"]))
+    t.add_row("mean over transformations", "", *(f"{report['mean_over_transformations'][m]:.3f}"
+                                                 for m in report["models"]))
+    print_table(t)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -544,6 +574,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--onnx", help="instead of cross-validation, score this trained model on DATA")
     ev.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
                     help="face: average each face with its mirror (default: as the model card says)")
+    ev.add_argument("--robustness", action="store_true",
+                    help="face: DATA's test faces pasted into frames, transformed (rotation, small, blur, noise, "
+                         "low light, JPEG), found and aligned as in analyze; --onnx takes models separated by commas")
+    ev.add_argument("--compare-crop", action="store_true",
+                    help="with --robustness: also score the first model on box crops without eye alignment")
+    ev.add_argument("--limit", type=int, default=None, help="with --robustness: score this many faces (seeded)")
     ev.add_argument("--folds", type=int, default=6)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--epochs", type=int, default=None, help="override the CNN's epochs")

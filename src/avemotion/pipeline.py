@@ -57,7 +57,7 @@ class AnalyzeConfig:
     max_side: int | None = 960  # larger frames are shrunk first (detection sees 192 px, faces 48 px)
     tta: bool | None = None  # face test-time flip (None: as the model card says)
     tiles: bool = False  # BlazeFace also scans frame quarters: small faces, about 5x the detection time
-    face_smoothing: float = 0.4  # s: sigma of the centred smoothing of each face track over time (0: off)
+    face_smoothing: float = 0.8  # s: sigma of the centred smoothing of each face track over time (0: off)
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_RULES:

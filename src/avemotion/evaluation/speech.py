@@ -17,9 +17,9 @@ import numpy as np
 
 from ..datasets import Item
 from ..errors import AvemotionError
-from ..evaluation import plot_confusion, score, write_json
+from . import expected_calibration_error, plot_confusion, score, write_json
 from ..taxonomy import align, modelled
-from .analyzer import SpeechAnalyzer
+from ..speech.analyzer import SpeechAnalyzer
 
 
 def evaluate_model(items: Sequence[Item], model: str, out: Path) -> dict:
@@ -28,7 +28,7 @@ def evaluate_model(items: Sequence[Item], model: str, out: Path) -> dict:
     corpus_labels = sorted({it.label for it in items})
     target = modelled(sa.labels, corpus_labels)
     skipped = Counter(it.label for it in items if it.label not in target)
-    y_true, y_pred, errors = [], [], []
+    y_true, y_pred, probs, errors = [], [], [], []
     from ..report.progress import progress_bar
 
     with progress_bar("evaluate", total=len(items)) as advance:
@@ -48,9 +48,11 @@ def evaluate_model(items: Sequence[Item], model: str, out: Path) -> dict:
             q = align(seg_probs, sa.labels, target)
             y_true.append(target.index(it.label))
             y_pred.append(int(np.argmax(q)))
+            probs.append(q)
     if not y_true:
         raise AvemotionError("no clip could be scored (labels the model cannot produce, or unreadable files)")
     metrics = score(y_true, y_pred, target)
+    metrics["expected_calibration_error"] = round(expected_calibration_error(np.stack(probs), y_true), 4)
     report = {"model": sa.bundle.name, "protocol": "held-out corpus, model trained elsewhere", "metrics": metrics,
               "skipped_labels": dict(skipped), "errors": errors}
     out.mkdir(parents=True, exist_ok=True)

@@ -15,10 +15,10 @@ import numpy as np
 
 from ..datasets import read_class_folders
 from ..errors import AvemotionError
-from ..evaluation import plot_confusion, score, write_json
+from . import expected_calibration_error, plot_confusion, score, write_json
 from ..media import IMAGE_EXTENSIONS, read_image
-from .classify import FaceClassifier
-from .preprocess import crop_face
+from ..face.classify import FaceClassifier
+from ..face.preprocess import crop_face
 
 
 def evaluate_faces(data: str | Path, model: str, out: Path, tta: bool | None = None) -> dict:
@@ -44,6 +44,7 @@ def evaluate_faces(data: str | Path, model: str, out: Path, tta: bool | None = N
     probs = fc.predict(np.stack(crops))
     metrics = score(y, probs.argmax(1).tolist(), fc.labels)
     metrics["accuracy"] = metrics["weighted_accuracy"]
+    metrics["expected_calibration_error"] = round(expected_calibration_error(probs, y), 4)
     report = {"model": fc.bundle.name, "data": str(data), "tta": fc.tta, "metrics": metrics,
               "skipped_classes": dict(skipped), "ignored_folders": unknown, "errors": errors,
               "classes_scored": labels}

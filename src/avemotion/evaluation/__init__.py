@@ -1,4 +1,9 @@
-"""Scoring predictions: the metrics every avemotion evaluation reports, and the confusion plot.
+"""Evaluation: the metrics every avemotion evaluation reports (here), and the protocols beside them.
+
+Modules: :mod:`.face` (a face model on a folder-per-class test set), :mod:`.speech` (a trained
+speech model on a held-out corpus), :mod:`.robustness` (FER2013 through the real detection path
+under what video does to a face). Cross-validation and leave-one-corpus-out train models, so they
+live in :mod:`avemotion.training.speech`. Nothing in face/ or speech/ imports this package.
 
 Unweighted accuracy (UA, the mean of per-class recalls; what speech-emotion papers report),
 weighted accuracy (WA, plain accuracy), macro-F1 and per-class recall, from scikit-learn.

@@ -1,0 +1,120 @@
+"""Several corpora at once: readers, masked training, leave-one-corpus-out, calibration, the VAD on shouting."""
+
+import numpy as np
+import pytest
+
+from .conftest import RAVDESS, SHARED, need
+
+CASIA = SHARED / "casia_speech_16k"
+EMOVO = SHARED / "emovo_speech_16k"
+
+
+def test_expected_calibration_error():
+    from avemotion.evaluation import expected_calibration_error
+
+    y = np.array([0, 1] * 50)
+    sure_right = np.eye(2)[y]
+    assert expected_calibration_error(sure_right, y) == pytest.approx(0.0)
+    sure_wrong = np.eye(2)[1 - y]
+    assert expected_calibration_error(sure_wrong, y) == pytest.approx(1.0)
+    coin = np.full((100, 2), 0.5)  # 50 % confident, 50 % right (argmax picks class 0 every time)
+    assert expected_calibration_error(coin, y) == pytest.approx(0.0)
+
+
+def test_masked_softmax_does_not_learn_that_a_missing_class_is_rare():
+    """Corpus B has no class 2 and sounds different (feature 1). Unmasked, the model learns that
+    B-like inputs are never class 2; masked, class 2 keeps its probability there."""
+    pytest.importorskip("torch")
+    from avemotion.training.speech import MaskedSoftmax
+
+    rng = np.random.default_rng(0)
+    centres = np.array([[-2.0, 0], [0, 0], [2.0, 0]])
+    ya = np.repeat([0, 1, 2], 60)
+    yb = np.repeat([0, 1], 60)
+    xa = centres[ya] + rng.normal(0, 0.7, (len(ya), 2)) + [0, -2]
+    xb = centres[yb] + rng.normal(0, 0.7, (len(yb), 2)) + [0, 2]
+    x, y = np.vstack([xa, xb]), np.concatenate([ya, yb])
+    masks = np.vstack([np.tile([True, True, True], (len(ya), 1)), np.tile([True, True, False], (len(yb), 1))])
+    probe = np.array([[2.0, 2.0]])  # class 2's place, in corpus B's sound
+    plain = MaskedSoftmax(C=1.0, n_classes=3).fit(x, y).predict_proba(probe)[0]
+    masked = MaskedSoftmax(C=1.0, n_classes=3).fit(x, y, masks).predict_proba(probe)[0]
+    assert masked[2] > 0.5 > plain[2]
+    # a class no training clip has gets no probability at all
+    two = MaskedSoftmax(C=1.0, n_classes=3).fit(xb, yb)
+    assert np.all(two.predict_proba(probe)[:, 2] == 0)
+
+
+def test_temperature_undoes_overconfidence():
+    pytest.importorskip("torch")
+    from avemotion.training.export import fit_temperature
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 2000)
+    logits = rng.normal(0, 1, (2000, 4))
+    logits[np.arange(2000), y] += 1.0
+    assert fit_temperature(logits * 3, y) == pytest.approx(3.0, rel=0.1)
+
+
+@pytest.mark.slow
+def test_readers_keep_corpora_and_speakers_apart():
+    from avemotion.datasets import read_corpora
+
+    items = read_corpora([need(RAVDESS), need(CASIA), need(EMOVO)])
+    by = {c: [it for it in items if it.corpus == c] for c in ("ravdess", "casia", "emovo")}
+    assert {c: len(v) for c, v in by.items()} == {"ravdess": 1440, "casia": 1200, "emovo": 588}
+    assert {it.label for it in by["casia"]} == {"angry", "fear", "happy", "neutral", "sad", "surprise"}
+    assert {it.label for it in by["emovo"]} == {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"}
+    speakers = {c: {it.speaker for it in v} for c, v in by.items()}
+    assert [len(speakers[c]) for c in ("ravdess", "casia", "emovo")] == [24, 4, 6]
+    assert not (speakers["ravdess"] & speakers["casia"]) and not (speakers["casia"] & speakers["emovo"])
+
+
+@pytest.mark.slow
+def test_leave_one_corpus_out_never_trains_on_the_held_out_corpus(monkeypatch):
+    """A few clips of each corpus: the protocol's bookkeeping (not its accuracy) is what is tested."""
+    pytest.importorskip("torch")
+    import avemotion.training.speech as ts
+    from avemotion.datasets import read_corpora
+
+    items = read_corpora([need(RAVDESS), need(CASIA), need(EMOVO)])
+    rng = np.random.default_rng(0)
+    items = [items[i] for i in sorted(rng.choice(len(items), 90, replace=False))]
+    seen = []
+    real = ts._fit_predict
+
+    def spy(model, feats, y, tr, te, *a, **k):
+        seen.append(({items_by[i] for i in tr}, {items_by[i] for i in te}))
+        return real(model, feats, y, tr, te, *a, **k)
+
+    monkeypatch.setattr(ts, "_fit_predict", spy)
+    items_by = [it.corpus for it in items]
+    report = ts.leave_one_corpus_out(items, "encoder", calibrate=False, progress=False)
+    assert set(report["corpora"]) == {"ravdess", "casia", "emovo"}
+    for trained, tested in seen:
+        assert len(tested) == 1 and not (trained & tested)
+    rav = report["corpora"]["ravdess"]
+    assert "calm" not in rav["metrics"]["per_class_recall"]  # CASIA and EMOVO have no calm: scored as neutral
+    assert "disgust" not in report["corpora"]["casia"]["metrics"]["per_class_recall"]
+    assert 0 <= report["mean_expected_calibration_error"] <= 1
+
+
+@pytest.mark.slow
+def test_shouted_speech_is_speech():
+    """RAVDESS's strong happy from actor 06: Silero rates it low at its own level; the quieter retry finds it."""
+    from avemotion.speech.analyzer import SpeechAnalyzer
+
+    clip = need(RAVDESS) / "Actor_06" / "03-01-03-02-02-01-06.flac"
+    r = SpeechAnalyzer().analyze_file(clip)
+    assert r.has_speech and r.probabilities
+
+
+def test_voice_statistics_come_from_the_shipped_encoder():
+    from avemotion.speech.features import VOICE_DIM, speech_inputs, voice_statistics
+
+    from .conftest import voice_like
+
+    y = voice_like(2.0)
+    v = voice_statistics(y)
+    assert v.shape == (VOICE_DIM,) and np.all(np.isfinite(v))
+    np.testing.assert_array_equal(speech_inputs(y, ["voice"])["voice"], v)
+    assert not np.allclose(voice_statistics(voice_like(2.0, f0=220.0, seed=3)), v)
