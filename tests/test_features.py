@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from avemotion.speech.features import (FUNCTIONAL_DIM, SEED_DIM, extract_many, functional_features, seed_features,
+from avemotion.speech.features import (FUNCTIONAL_DIM, SEED_DIM, functional_features, seed_features,
                                        speech_inputs, speech_log_mel)
+
+from avemotion.training.features import extract_many
 
 from .conftest import voice_like
 
@@ -41,7 +43,7 @@ def test_cache_is_keyed_by_content(tmp_path, write_wav):
 
 
 def test_speed_perturbation_scales_time_and_is_cached_apart(tmp_path, write_wav):
-    from avemotion.speech.features import extract_many, speed_perturb
+    from avemotion.training.features import extract_many, speed_perturb
 
     y = voice_like(2.0)
     assert speed_perturb(y, 1.0) is y

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .errors import ModelError
@@ -70,19 +70,8 @@ class ModelBundle:
 
     @cached_property
     def session(self):
-        """The onnxruntime session (created on first use)."""
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        if self.threads:
-            opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        # No busy-waiting between calls: decoding runs beside inference (avemotion.pipeline).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            return ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own unrelated classes
-            raise ModelError(f"cannot load ONNX model ({str(exc).splitlines()[0][:160]})", self.path) from None
+        """The onnxruntime session (created on first use, by :func:`inference_session`)."""
+        return inference_session(self.path, self.threads)
 
     @property
     def input_name(self) -> str:
@@ -101,6 +90,29 @@ class ModelBundle:
     def run_feeds(self, feeds: dict):
         """Run the model on named inputs (for models with several); returns its probabilities output."""
         return self.session.run([self.output_name], feeds)[0]
+
+
+def inference_session(path: Path, threads: int | None = None):
+    """The one place avemotion creates an onnxruntime session: CPU, ``threads`` intra-op threads
+    (None: onnxruntime's default), one inter-op thread, and no busy-waiting between calls, since
+    video decoding runs beside inference (:mod:`avemotion.pipeline`)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own unrelated classes
+        raise ModelError(f"cannot load ONNX model ({str(exc).splitlines()[0][:160]})", path) from None
+
+
+@lru_cache(maxsize=16)
+def shared_bundle(name: str, threads: int | None = None) -> "ModelBundle":
+    """A shipped model loaded once per process and shared (the detector, the VAD, the voice encoder)."""
+    return ModelBundle.load(name, threads=threads)
 
 
 def write_card(onnx_path: Path, card: dict) -> Path:

@@ -25,3 +25,20 @@ class MediaError(AvemotionError):
 
 class ModelError(AvemotionError):
     """A model bundle that is missing, corrupt or does not match its card."""
+
+
+class OptionError(AvemotionError, ValueError):
+    """A numeric or named option out of its range (any surface: CLI, Python, web form, weights file)."""
+
+
+def check_number(name: str, value, low: float, high: float) -> float:
+    """``value`` as a float within [low, high]; NaN, infinities and anything else are an :class:`OptionError`."""
+    import math
+
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or not low <= v <= high:
+        raise OptionError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+    return v

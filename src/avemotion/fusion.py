@@ -116,15 +116,23 @@ def load_weights(spec: str, allow_file: bool = True) -> dict[str, float]:
     if allow_file and Path(spec).is_file():
         try:
             data = json.loads(Path(spec).read_text())
-        except json.JSONDecodeError as exc:
-            raise AvemotionError(f"weights file is not valid JSON ({exc.msg})", spec) from None
-        data = data.get("weights", data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise AvemotionError(f"weights file is not valid JSON ({getattr(exc, 'msg', exc)})", spec) from None
+        data = data.get("weights", data) if isinstance(data, dict) else data
+        if not isinstance(data, dict):
+            raise AvemotionError('weights file must hold {"face": number, "voice": number} '
+                                 '(or {"weights": {...}})', spec)
     else:
         try:
             data = {k.strip(): float(v) for k, v in (part.split("=") for part in spec.split(","))}
         except ValueError:
             raise AvemotionError(f"weights must look like face=0.6,voice=0.4, got {spec!r}") from None
+    from .errors import check_number
+
     unknown = set(data) - {"face", "voice"}
-    if unknown or any(float(v) < 0 for v in data.values()) or not any(float(v) > 0 for v in data.values()):
-        raise AvemotionError(f"weights need face and/or voice, non-negative, not all zero; got {data}")
+    if unknown:
+        raise AvemotionError(f"weights name face and/or voice only; got {sorted(unknown)}")
+    data = {k: check_number(f"weight of {k}", v, 0.0, 1e6) for k, v in data.items()}
+    if not any(v > 0 for v in data.values()):
+        raise AvemotionError(f"weights must not all be zero; got {data}")
     return {k: float(v) for k, v in data.items()}

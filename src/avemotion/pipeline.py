@@ -60,12 +60,20 @@ class AnalyzeConfig:
     face_smoothing: float = 0.8  # s: sigma of the centred smoothing of each face track over time (0: off)
 
     def __post_init__(self) -> None:
+        from .errors import OptionError, check_number
+
         if self.fusion not in FUSION_RULES:
-            raise ValueError(f"fusion must be one of {', '.join(FUSION_RULES)}, not {self.fusion!r}")
-        if self.fps <= 0 or self.window <= 0:
-            raise ValueError("fps and window must be positive")
-        if self.face_smoothing < 0:
-            raise ValueError("face_smoothing must be 0 (off) or positive")
+            raise OptionError(f"fusion must be one of {', '.join(FUSION_RULES)}, not {self.fusion!r}")
+        # Bounds keep one request from costing without limit: 1e-7-s windows or 1e-9 frames a
+        # second would stall a worker (a frame every 20 s is the least, 60 a second the most).
+        self.fps = check_number("fps", self.fps, 0.05, 60.0)
+        self.window = check_number("window", self.window, 0.1, 3600.0)
+        self.face_smoothing = check_number("face_smoothing", self.face_smoothing, 0.0, 10.0)
+        if not isinstance(self.weights, dict):
+            raise OptionError(f"weights must map face/voice to numbers, got {self.weights!r}")
+        self.weights = {k: check_number(f"weight of {k}", v, 0.0, 1e6) for k, v in self.weights.items()}
+        if not any(v > 0 for v in self.weights.values()):
+            raise OptionError("weights must not all be zero")
 
 
 @dataclass

@@ -12,11 +12,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
-from ..bundles import model_path
+from ..bundles import shared_bundle
 
 
 @dataclass
@@ -89,17 +88,6 @@ BLAZEFACE = {
 }
 
 
-@lru_cache(maxsize=4)
-def _blaze_session(file: str):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.inter_op_num_threads = 1
-    # No busy-waiting between calls: the video decoder thread needs those cycles.
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(model_path(file)), opts, providers=["CPUExecutionProvider"])
-
-
 # Lowest BlazeFace score kept by default: on the real clips, faces score 0.68-0.93 and the few
 # false alarms of a face-free video (no_face.mp4, at 5 frames/s) 0.30-0.58 (benchmarks/face_detection.py).
 DEFAULT_MIN_SCORE = 0.6
@@ -125,7 +113,7 @@ class BlazeFaceDetector:
         # of 40-60 px shrinks below what the 192-px model input can see (for photos; 5x the cost).
         self.tiles = tiles
         file, self.size, strides, per_cell = BLAZEFACE[variant]
-        self.session = _blaze_session(file)
+        self.session = shared_bundle(file.removesuffix(".onnx")).session
         self.input_name = self.session.get_inputs()[0].name
         self.anchors = _anchors(self.size, strides, per_cell)
         self.min_score, self.iou_threshold = min_score, iou_threshold

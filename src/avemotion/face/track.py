@@ -80,7 +80,10 @@ class Smoother:
     """
 
     def __init__(self, tau: float = 1.0, reset_after: float = 2.0) -> None:
-        self.tau, self.reset_after = tau, reset_after
+        from ..errors import check_number
+
+        self.tau = check_number("smoothing time constant (s)", tau, 0.01, 600.0)
+        self.reset_after = reset_after
         self.state: np.ndarray | None = None
         self.last: float | None = None
 

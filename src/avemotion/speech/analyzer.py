@@ -103,7 +103,9 @@ class SpeechAnalyzer:
         self.logmel = LogMelConfig.from_dict(mel)
         self.vad = vad
         self.vad_config = vad_config or VADConfig(min_silence=0.5)
-        self.max_segment = max_segment
+        from ..errors import check_number
+
+        self.max_segment = check_number("max_segment (seconds)", max_segment, 0.5, 600.0)
 
     # -- signals -------------------------------------------------------------------------------
 

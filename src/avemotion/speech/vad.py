@@ -8,11 +8,10 @@ as "no speech" instead of being classified as an emotion.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from ..bundles import model_path
+from ..bundles import shared_bundle
 from ..media import SAMPLE_RATE
 
 FRAME = 512  # 32 ms at 16 kHz
@@ -34,14 +33,8 @@ class VADConfig:
     retry_gains: tuple[float, ...] = (0.3, 0.1)
 
 
-@lru_cache(maxsize=1)
 def _session():
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(model_path("silero_vad.onnx")), opts, providers=["CPUExecutionProvider"])
+    return shared_bundle("silero_vad", threads=1).session
 
 
 def speech_probabilities(y: np.ndarray, block: int = 512) -> np.ndarray:

@@ -26,7 +26,8 @@ import numpy as np
 from ..datasets import Item
 from ..errors import AvemotionError
 from ..evaluation import score
-from ..speech.features import SEED_DIM, LogMelConfig, extract_many
+from ..speech.features import SEED_DIM, LogMelConfig
+from .features import extract_many
 from ..taxonomy import SPEECH_EMOTIONS
 
 log = logging.getLogger(__name__)
@@ -376,7 +377,7 @@ def _cached_fold(mels: list[np.ndarray], y: np.ndarray, tr: np.ndarray, te: np.n
     """
     import hashlib
 
-    from ..speech.features import default_cache_dir
+    from .features import default_cache_dir
 
     h = hashlib.sha1(json.dumps(asdict(cfg), sort_keys=True).encode())
     for idx in (tr, te):

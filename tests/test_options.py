@@ -1,0 +1,43 @@
+"""Numeric options are checked on every surface: NaN, infinities and costly extremes are one-line errors."""
+
+import math
+
+import pytest
+
+from avemotion.cli import main
+from avemotion.errors import OptionError
+from avemotion.pipeline import AnalyzeConfig
+
+from .conftest import voice_like
+
+
+@pytest.mark.parametrize("options", [{"fps": math.nan}, {"fps": math.inf}, {"fps": 1e-9}, {"window": 1e-7},
+                                     {"window": math.nan}, {"weights": {"face": math.inf, "voice": 1.0}},
+                                     {"weights": {"face": 0.0, "voice": 0.0}}, {"weights": [1, 2]},
+                                     {"face_smoothing": -1.0}, {"fusion": "vote"}])
+def test_config_rejects(options):
+    with pytest.raises(OptionError):
+        AnalyzeConfig(**options)
+
+
+@pytest.mark.parametrize("args", [["--fps", "nan"], ["--window", "0.0001"], ["--weights", "face=inf,voice=1"],
+                                  ["--weights", "face=nan"]])
+def test_analyze_options_are_one_line_errors(capsys, write_wav, args):
+    wav = write_wav("a.wav", voice_like(1.0))
+    assert main(["analyze", str(wav), "--out", str(wav.parent / "out"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("avemotion: error:")
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '{"weights": 5}', '{"face": "x"}'])
+def test_weights_file_of_the_wrong_shape(capsys, tmp_path, write_wav, content):
+    wav = write_wav("a.wav", voice_like(1.0))
+    (tmp_path / "w.json").write_text(content)
+    assert main(["analyze", str(wav), "--out", str(tmp_path / "out"), "--weights", str(tmp_path / "w.json")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("segment", ["0", "-1", "0.001", "nan"])
+def test_max_segment(capsys, segment):
+    assert main(["speech", "--demo", "--max-segment", segment]) == 2
+    assert "max_segment" in capsys.readouterr().err
