@@ -314,5 +314,25 @@ def test_an_unexpected_failure_is_one_record_and_the_batch_goes_on(tmp_path, wri
         shutil.copy(write_wav(name, voice_like(1.0)), src / name)
     code, out, _ = run(capsys, "analyze", src, "--out", tmp_path / "out", "--no-annotate")
     lines = [json.loads(s) for s in out.splitlines()]
-    assert code == 1 and [d.get("status") for d in lines] == ["ok", None, "ok"]
+    assert code == 1 and [d.get("status") for d in lines] == ["ok", "error", "ok"]
     assert lines[1]["error"] == "unexpected error (RuntimeError: boom second line)"
+
+
+def test_batch_outputs_never_collide_and_options_count(tmp_path):
+    """Same names in two folders, or one stem with two extensions, get folders of their own; a rerun
+    with other options redoes the work instead of keeping the old configuration's result."""
+    import avemotion
+
+    photo = need(CLIPS / "single_face.jpg")
+    for rel in ("a/sub/x.jpg", "b/sub/x.jpg", "a/y.jpg"):
+        (tmp_path / "in" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(photo, tmp_path / "in" / rel)
+    shutil.copy(need(CLIPS / "single_face.mp4"), tmp_path / "in" / "a" / "y.mp4")
+    items = list(avemotion.analyze_many([tmp_path / "in"], out=tmp_path / "out", annotate=False))
+    assert [i.status for i in items] == ["ok"] * 4
+    assert len({i.out for i in items}) == 4
+    again = list(avemotion.analyze_many([tmp_path / "in"], out=tmp_path / "out", annotate=False))
+    assert [i.status for i in again] == ["done earlier"] * 4
+    other = avemotion.AnalyzeConfig(fps=2.0)
+    redone = list(avemotion.analyze_many([tmp_path / "in"], out=tmp_path / "out", config=other, annotate=False))
+    assert [i.status for i in redone] == ["ok"] * 4

@@ -2,7 +2,7 @@
 
 The public API::
 
-    from avemotion import analyze, SpeechAnalyzer, FaceAnalyzer, LiveAnalyzer, EMOTIONS
+    from avemotion import analyze, analyze_many, SpeechAnalyzer, FaceAnalyzer, LiveAnalyzer, EMOTIONS
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ def __getattr__(name: str):
         from . import pipeline
 
         return getattr(pipeline, name)
+    if name in {"analyze_many", "BatchItem"}:
+        from . import batch
+
+        return getattr(batch, name)
     if name == "LiveAnalyzer":
         from .live import LiveAnalyzer
 
@@ -36,4 +40,5 @@ def __getattr__(name: str):
 
 __all__ = ["EMOTIONS", "FACE_EMOTIONS", "SPEECH_EMOTIONS", "AvemotionError", "MediaError", "ModelError",
            "SpeechAnalyzer", "SpeechResult", "SpeechSegment", "FaceAnalyzer", "Face", "FaceResult",
-           "analyze", "AnalyzeConfig", "AnalysisResult", "VideoAnalyzer", "LiveAnalyzer"]
+           "analyze", "AnalyzeConfig", "AnalysisResult", "VideoAnalyzer", "LiveAnalyzer", "analyze_many",
+           "BatchItem"]

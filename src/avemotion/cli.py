@@ -13,12 +13,12 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 from .errors import AvemotionError
-from .media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, check_file
+from .batch import expand_paths
+from .media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEMO_SPEECH = DATA_DIR / "demo_speech.flac"
@@ -31,55 +31,29 @@ def _command_line() -> str | None:
     return "avemotion " + " ".join(args) if args[:1] == ["train"] else None
 
 
-def _as_error(exc: Exception, path: Path) -> AvemotionError:
-    """Any failure on one file as a one-line AvemotionError; the traceback goes to the log (-v)."""
-    if isinstance(exc, AvemotionError):
-        return exc
-    logging.getLogger("avemotion").debug("unexpected error on %s", path, exc_info=True)
-    return AvemotionError(f"unexpected error ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})", path)
-
-
 def _err(msg: str) -> None:
     print(f"avemotion: error: {msg}", file=sys.stderr)
 
 
-def expand_paths(paths: Sequence[str], exts: set[str]) -> list[Path]:
-    """Files named directly, plus the media files (by extension) inside named folders."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in exts))
-        else:
-            out.append(p)
-    return out
-
-
-def run_files(files: Sequence[Path], analyze, show, *, batch: bool, label: str, on_error=None) -> int:
-    """Analyse each file; print one JSON line per file in batch mode, else ``show(result)``.
-
-    A file that fails gives ``{"path", "error"}`` (batch; ``on_error(path, error)`` may add fields
-    and record it elsewhere) or one error line, and the rest go on. Returns the exit code: 1 if
-    any file failed, else 0.
+def run_files(files: Sequence[Path], analyze, show, *, batch: bool, label: str) -> int:
+    """Analyse each file (:func:`avemotion.batch.run_each`); one JSON line per file in batch mode,
+    else ``show(result)``. A failed file is a ``{"path", "error"}`` line (batch) or one error line,
+    and the rest go on. Returns the exit code: 1 if any file failed, else 0.
     """
+    from .batch import run_each
     from .report.progress import progress_bar
 
     failed = 0
     with progress_bar(label, total=len(files), enabled=batch) as advance:
-        for f in files:
-            try:
-                result = analyze(f)
-            except Exception as exc:  # noqa: BLE001 (a batch goes on past any one file)
-                exc = _as_error(exc, f)
+        for f, result, err in run_each(files, analyze):
+            advance()
+            if err is not None:
                 failed += 1
                 if batch:
-                    record = {"path": str(f), "error": exc.reason}
-                    print(json.dumps(record | (on_error(f, exc) if on_error else {})), flush=True)
+                    print(json.dumps({"path": str(f), "error": err.reason}), flush=True)
                 else:
-                    _err(str(exc))
-                continue
-            finally:
-                advance()
-            if batch:
+                    _err(str(err))
+            elif batch:
                 print(json.dumps(result.to_dict()), flush=True)
             else:
                 show(result)
@@ -211,45 +185,10 @@ def _analyze_config(args: argparse.Namespace):
     return cfg
 
 
-def _source_stamp(path: Path) -> dict:
-    st = path.stat()
-    return {"path": str(path.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _out_dirs(files: Sequence[Path], root: Path) -> dict[Path, Path]:
-    """A folder per file, named after it (with its parent's name where two files share a name)."""
-    stems: dict[str, int] = {}
-    for f in files:
-        stems[f.stem] = stems.get(f.stem, 0) + 1
-    return {f: root / (f.stem if stems[f.stem] == 1 else f"{f.parent.name}-{f.stem}") for f in files}
-
-
-def _done(out: Path, stamp: dict) -> bool:
-    try:
-        return json.loads((out / "result.json").read_text()).get("source") == stamp
-    except (OSError, ValueError):
-        return False
-
-
-@dataclass
-class _Analysed:
-    """One file of `avemotion analyze`: where its outputs are, and its result (None: done earlier)."""
-
-    path: Path
-    out: Path
-    result: object | None
-
-    def to_dict(self) -> dict:
-        line = {"path": str(self.path), "out": str(self.out)}
-        if self.result is None:
-            return line | {"status": "done earlier"}
-        r = self.result
-        return line | {"status": "ok", "label": r.label, "face": r.status["face"], "voice": r.status["voice"]}
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from .batch import analyze_many
     from .pipeline import VideoAnalyzer
-    from .report.outputs import write_json, write_outputs
+    from .report.progress import progress_bar
 
     paths = [str(DEMO_VIDEO)] if args.demo else args.paths
     if not paths:
@@ -261,45 +200,29 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 2
     batch = len(files) > 1 or any(Path(p).is_dir() for p in paths)
     root = Path(args.out or ("avemotion-out/demo" if args.demo else "avemotion-out"))
-    if batch:
-        outs = _out_dirs(files, root)
-    else:
-        outs = {files[0]: root if (args.out or args.demo) else root / files[0].stem}
-    try:
-        analyzer = VideoAnalyzer(_analyze_config(args))
-    except ValueError as exc:
-        _err(str(exc))
+    single = None if batch else {files[0]: root if (args.out or args.demo) else root / files[0].stem}
+    if root.exists() and not root.is_dir():
+        _err(f"{root}: --out is a file, not a folder")
         return 2
-
-    def analyze(f: Path) -> _Analysed:
-        out = outs[f]
-        stamp = _source_stamp(check_file(f))
-        if batch and not args.force and _done(out, stamp):
-            return _Analysed(f, out, None)
-        result = analyzer.analyze(f)
-        write_outputs(result, out, annotate=not args.no_annotate, source=stamp)
-        (out / "error.json").unlink(missing_ok=True)
-        return _Analysed(f, out, result)
-
-    failed: list[Path] = []
-
-    def record_error(f: Path, exc: AvemotionError) -> dict:
-        failed.append(f)
-        outs[f].mkdir(parents=True, exist_ok=True)
-        write_json({"path": str(f), "error": exc.reason}, outs[f] / "error.json")
-        return {"out": str(outs[f])}
-
-    def show(done: _Analysed) -> None:
-        if args.json:
-            print((done.out / "result.json").read_text())
-        else:
-            _print_analysis(done.result, done.out)
-
-    code = run_files(files, analyze, show, batch=batch, label="analyze", on_error=record_error)
+    analyzer = VideoAnalyzer(_analyze_config(args))
+    failed = 0
+    with progress_bar("analyze", total=len(files), enabled=batch) as advance:
+        for item in analyze_many(files, root, force=args.force or not batch, annotate=not args.no_annotate,
+                                 analyzer=analyzer, out_dirs=single):
+            advance()
+            failed += item.status == "error"
+            if batch:
+                print(json.dumps(item.to_dict()), flush=True)
+            elif item.error:
+                _err(f"{item.path}: {item.error}")
+            elif args.json:
+                print((item.out / "result.json").read_text())
+            else:
+                _print_analysis(item.result, item.out)
     if batch:
-        print(f"{len(files) - len(failed)} of {len(files)} files analysed, {len(failed)} failed; results in {root}",
+        print(f"{len(files) - failed} of {len(files)} files analysed, {failed} failed; results in {root}",
               file=sys.stderr)
-    return code
+    return 1 if failed else 0
 
 
 def _print_analysis(result, out: Path) -> None:
