@@ -179,7 +179,7 @@ def _analyze_config(args: argparse.Namespace):
     from .pipeline import AnalyzeConfig
 
     cfg = AnalyzeConfig(fps=args.fps, window=args.window, fusion=args.fusion, detector=args.detector,
-                        tta=args.tta, tiles=args.tiles)
+                        tta=args.tta, tiles=args.tiles, face_smoothing=args.face_smoothing)
     if args.weights:
         cfg.weights = {"face": 0.0, "voice": 0.0} | load_weights(args.weights)
     return cfg
@@ -416,6 +416,11 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .face.detect import DETECTORS
+    from .fusion import FUSION_RULES
+    from .pipeline import AnalyzeConfig
+
+    defaults = AnalyzeConfig()
     p = argparse.ArgumentParser(prog="avemotion", description="Emotion from faces and voices in video, offline.")
     p.add_argument("--version", action="version", version=f"avemotion {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress of long work")
@@ -436,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--json", action="store_true", help="print one JSON object (JSON Lines for several files)")
     fp.add_argument("--annotate", metavar="OUT.png", help="draw boxes and labels (one file)")
     fp.add_argument("--no-detect", action="store_true", help="the whole image is one face (for face crops)")
-    fp.add_argument("--detector", default="blazeface", choices=["blazeface", "haar"])
+    fp.add_argument("--detector", default=defaults.detector, choices=list(DETECTORS))
     fp.add_argument("--min-score", type=float, default=0.6, help="lowest detector score kept (BlazeFace)")
     fp.add_argument("--model", default="face", help="shipped model name or .onnx path (default: face)")
     fp.add_argument("--tiles", action=argparse.BooleanOptionalAction, default=True,
@@ -451,15 +456,17 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--demo", action="store_true", help="run on the bundled real clip")
     an.add_argument("--out", default=None,
                     help="output folder (default avemotion-out/NAME; several files: a folder each inside it)")
-    an.add_argument("--fps", type=float, default=5.0, help="video frames sampled a second (default 5)")
-    an.add_argument("--window", type=float, default=1.0, help="timeline window in seconds (default 1)")
-    an.add_argument("--fusion", default="confidence", choices=["confidence", "weighted"],
+    an.add_argument("--fps", type=float, default=defaults.fps, help="video frames sampled a second (default %(default)s)")
+    an.add_argument("--window", type=float, default=defaults.window, help="timeline window in seconds (default %(default)s)")
+    an.add_argument("--fusion", default=defaults.fusion, choices=list(FUSION_RULES),
                     help="confidence-aware (default) or the seed's fixed weighted average")
     an.add_argument("--weights", default=None, help="modality weights: face=0.6,voice=0.4 or a JSON file")
-    an.add_argument("--detector", default="blazeface", choices=["blazeface", "haar"])
+    an.add_argument("--detector", default=defaults.detector, choices=list(DETECTORS))
     an.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None, help="face test-time flip")
     an.add_argument("--tiles", action="store_true",
                     help="find small faces too: BlazeFace also scans frame quarters (about 5x the detection time)")
+    an.add_argument("--face-smoothing", type=float, default=defaults.face_smoothing, metavar="SECONDS",
+                    help="sigma of the centred smoothing of each face track over time (default %(default)s; 0: off)")
     an.add_argument("--no-annotate", action="store_true", help="skip annotated.mp4 (the slowest output)")
     an.add_argument("--json", action="store_true", help="print result.json (one file)")
     an.add_argument("--force", action="store_true", help="redo files a batch finished earlier")
@@ -472,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--smooth", type=float, default=1.0, help="time constant of the running state (s)")
     lv.add_argument("--max-frames", type=int, default=None, help="stop after this many frames read")
     lv.add_argument("--show", action="store_true", help="overlay window (needs a display and GUI OpenCV)")
-    lv.add_argument("--detector", default="blazeface", choices=["blazeface", "haar"])
+    lv.add_argument("--detector", default=defaults.detector, choices=list(DETECTORS))
     lv.add_argument("--model", default="face")
     lv.set_defaults(func=cmd_live)
 

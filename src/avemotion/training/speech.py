@@ -819,4 +819,9 @@ def with_cv_metrics(card: dict, cv_metrics: str | Path | Sequence[str | Path]) -
                                                f"(pooled folds)")
         if cv.get("train_metrics"):
             card["metrics"]["training_data_unweighted_accuracy"] = cv["train_metrics"]["unweighted_accuracy"]
+    loco = card.get("metrics", {}).get("leave_one_corpus_out")
+    if loco:
+        card["metrics"]["headline"] = (f"UA {loco['mean_unweighted_accuracy']:.3f} on corpora it never heard "
+                                       f"(leave one corpus out, mean of {len(loco['held_out'])}); "
+                                       + card["metrics"].get("headline", ""))
     return card
