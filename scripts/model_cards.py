@@ -31,13 +31,16 @@ def render(card: dict) -> str:
     lines.append(f"- **Architecture:** {card.get('architecture', '')}")
     if card.get("parameters"):
         lines.append(f"- **Parameters:** {card['parameters']:,}")
-    lines.append(f"- **Labels (output order):** {', '.join(card['labels'])}")
+    if card.get("labels"):
+        lines.append(f"- **Labels (output order):** {', '.join(card['labels'])}")
     inputs = card.get("inputs", {})
     lines.append("- **Inputs:** " + "; ".join(f"`{k}` ({v.get('kind')})" for k, v in inputs.items()))
     data = card.get("data", {})
-    lines.append("- **Data:** " + ", ".join(f"{k} {fmt(v)}" for k, v in data.items() if k != "classes"))
+    if data:
+        lines.append("- **Data:** " + ", ".join(f"{k} {fmt(v)}" for k, v in data.items() if k != "classes"))
     lines.append(f"- **Licence:** {card.get('licence', '')}")
-    lines.append(f"- **Made by:** `{card.get('command', '')}`")
+    if card.get("command"):
+        lines.append(f"- **Made by:** `{card['command']}`")
     lines.append(f"- **File:** {card.get('bytes', 0) / 1e6:.1f} MB, sha256 `{card.get('sha256', '')[:16]}…`")
     m = card.get("metrics")
     if m:
@@ -54,6 +57,20 @@ def render(card: dict) -> str:
         if "training_data_unweighted_accuracy" in m:
             lines += ["", f"On its own training data (not a result, shown for contrast): UA "
                           f"{m['training_data_unweighted_accuracy']:.3f}"]
+        loco = m.get("leave_one_corpus_out")
+        if loco:
+            lines += ["", f"**Leave one corpus out** ({loco['protocol']}): mean UA {loco['mean_unweighted_accuracy']:.3f}, "
+                          f"lowest {loco['min_unweighted_accuracy']:.3f}, mean expected calibration error "
+                          f"{loco['mean_expected_calibration_error']:.3f}", "",
+                      "| held out | trained on | UA | WA | macro-F1 | ECE |", "|---|---|---|---|---|---|"]
+            lines += [f"| {c} | {'+'.join(r['trained_on'])} | {r['unweighted_accuracy']:.3f} | "
+                      f"{r['weighted_accuracy']:.3f} | {r['macro_f1']:.3f} | {r['expected_calibration_error']:.3f} |"
+                      for c, r in loco["held_out"].items()]
+        if m.get("per_corpus"):
+            lines += ["", "Each corpus's share of the pooled speaker folds: " + "; ".join(
+                f"{c} UA {v['unweighted_accuracy']:.3f}" for c, v in m["per_corpus"].items())]
+        if m.get("expected_calibration_error") is not None:
+            lines += ["", f"Expected calibration error on the test split: {m['expected_calibration_error']:.3f}"]
         if m.get("test_accuracy_with_flip_tta") is not None:
             lines += ["", f"With test-time flip (`--tta`, half the speed): accuracy {m['test_accuracy_with_flip_tta']:.3f}"]
     t = card.get("training", {})
@@ -61,6 +78,11 @@ def render(card: dict) -> str:
         how = "with" if t.get("config", {}).get("tta") else "without"
         lines += ["", f"Best epoch chosen on FER2013 val: {t['best_epoch']} of {t['config']['epochs']} "
                       f"(val accuracy {t['val_accuracy']:.4f}, {how} test-time flip)."]
+    cal = card.get("calibration")
+    if cal:
+        lines += ["", f"Calibration: temperature {cal['temperature']}, fitted on {cal['fitted_on']}."]
+    if card.get("source"):
+        lines += ["", f"Source: {card['source']}."]
     if card.get("made_with"):
         lines += ["", f"Trained {card['made_with']}; on {card.get('trained_on', '?')}."]
     return "\n".join(lines) + "\n"
