@@ -41,3 +41,18 @@ def test_weights_file_of_the_wrong_shape(capsys, tmp_path, write_wav, content):
 def test_max_segment(capsys, segment):
     assert main(["speech", "--demo", "--max-segment", segment]) == 2
     assert "max_segment" in capsys.readouterr().err
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(capsys, tmp_path):
+    """A small PNG that would decode to more than MAX_IMAGE_PIXELS is one error line, not gigabytes."""
+    import cv2
+    import numpy as np
+
+    import avemotion
+
+    side = int(np.sqrt(avemotion.MAX_IMAGE_PIXELS)) + 100
+    ok, buf = cv2.imencode(".png", np.zeros((side, side), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    (tmp_path / "bomb.png").write_bytes(buf.tobytes())
+    assert (tmp_path / "bomb.png").stat().st_size < 1_000_000
+    assert main(["face", str(tmp_path / "bomb.png")]) == 1
+    assert "image too large" in capsys.readouterr().err

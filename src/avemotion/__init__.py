@@ -9,6 +9,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import os as _os
+
+#: Images larger than this are refused before they are decoded (a decompression bomb: an 854 KB
+#: PNG can decode to 30000x30000). OpenCV reads the limit from its environment on first decode.
+MAX_IMAGE_PIXELS = 64_000_000
+_os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+
 from .errors import AvemotionError, MediaError, ModelError
 from .taxonomy import EMOTIONS, FACE_EMOTIONS, SPEECH_EMOTIONS
 

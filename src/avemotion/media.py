@@ -273,7 +273,10 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
 
     p = check_file(path)
     data = np.fromfile(str(p), dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        raise MediaError(f"image too large (over {os.environ.get('OPENCV_IO_MAX_IMAGE_PIXELS')} pixels)", p) from None
     if img is None:
         raise MediaError("not a readable image (unknown format or corrupt data)", p)
     if img.size == 0 or min(img.shape[:2]) < 1:

@@ -376,7 +376,10 @@ def create_app(config: ServerConfig | None = None):
         try:
             while True:
                 data = await ws.receive_bytes()
-                img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+                try:  # decoded off the event loop: a huge frame must not freeze every other client
+                    img = await asyncio.to_thread(cv2.imdecode, np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+                except cv2.error:
+                    img = None
                 if img is None:
                     await ws.send_json({"error": "frame is not a JPEG or PNG image"})
                     continue
