@@ -77,7 +77,8 @@ def closeups(fps: float = 2.0) -> dict:
     for img in sources:
         for d in finder.detect(img):
             crops.append(cv2.cvtColor(crop_face(img, d.box, 0.0, size=350), cv2.COLOR_GRAY2BGR))
-    dets = {"blazeface_without_closeup_pass": BlazeFaceDetector(closeups=False), "blazeface": BlazeFaceDetector(),
+    dets = {"blazeface_without_closeup_pass": BlazeFaceDetector(closeups=False),
+            "blazeface_short_range": BlazeFaceDetector("short", closeups=False), "blazeface": BlazeFaceDetector(),
             "haar": HaarDetector()}
     return {"crops": len(crops), **{k: round(float(np.mean([bool(d.detect(c)) for c in crops])), 3)
                                     for k, d in dets.items()}}
