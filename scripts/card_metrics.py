@@ -21,18 +21,29 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("metrics")
     ap.add_argument("--also", action="append", default=[], metavar="NAME=METRICS.json")
+    ap.add_argument("--robustness", metavar="ROBUSTNESS.json",
+                    help="what `avemotion evaluate face DATA --robustness` wrote: this model's row of it is added")
+    ap.add_argument("--column", default=None, help="the model's column in ROBUSTNESS.json (default: MODEL)")
     args = ap.parse_args()
     bundle = ModelBundle.load(args.model)
     report = json.loads(Path(args.metrics).read_text())
     m = report["metrics"]
-    keep = ("n", "accuracy", "unweighted_accuracy", "macro_f1", "per_class_recall")
+    keep = ("n", "accuracy", "unweighted_accuracy", "macro_f1", "per_class_recall", "expected_calibration_error")
     metrics = {"protocol": f"FER2013 test/ (PrivateTest), {m['n']} faces, 7 classes, test-time flip "
                            f"{'on' if report['tta'] else 'off'}; chosen on val/ only",
-               **{k: m[k] for k in keep},
+               **{k: m[k] for k in keep if k in m},
                "headline": f"FER2013 test accuracy {m['accuracy']:.3f}"}
     for item in args.also:
         name, path = item.split("=", 1)
         metrics[name] = round(json.loads(Path(path).read_text())["metrics"]["accuracy"], 4)
+    if args.robustness:
+        rob = json.loads(Path(args.robustness).read_text())
+        col = args.column or args.model
+        metrics["robustness"] = {"protocol": f"FER2013 test faces ({rob['faces']}) in a {rob['frame']}, transformed, "
+                                             "found by BlazeFace and aligned as in analyze; a missed face counts wrong",
+                                 "mean_over_transformations": rob["mean_over_transformations"][col],
+                                 "accuracy": {c: row[col] for c, row in rob["conditions"].items()},
+                                 "found": {c: row["found"] for c, row in rob["conditions"].items()}}
     card = {k: v for k, v in bundle.card.items() if k not in ("sha256", "bytes")}
     card["metrics"] = metrics
     write_card(bundle.path, card)

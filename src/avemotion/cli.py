@@ -181,7 +181,7 @@ def _analyze_config(args: argparse.Namespace):
     cfg = AnalyzeConfig(fps=args.fps, window=args.window, fusion=args.fusion, detector=args.detector,
                         tta=args.tta, tiles=args.tiles, face_smoothing=args.face_smoothing)
     if args.weights:
-        cfg.weights = {"face": 0.0, "voice": 0.0} | load_weights(args.weights)
+        cfg.weights = load_weights(args.weights)
     return cfg
 
 

@@ -107,6 +107,7 @@ def load_weights(spec: str, allow_file: bool = True) -> dict[str, float]:
     """Weights from the command line (``face=0.6,voice=0.4``) or a JSON file holding that mapping.
 
     ``allow_file=False`` reads only the text form (the web API: a form field never names a file).
+    Both modalities are always in the result; one not named gets weight 0.
     """
     import json
     from pathlib import Path
@@ -135,4 +136,4 @@ def load_weights(spec: str, allow_file: bool = True) -> dict[str, float]:
     data = {k: check_number(f"weight of {k}", v, 0.0, 1e6) for k, v in data.items()}
     if not any(v > 0 for v in data.values()):
         raise AvemotionError(f"weights must not all be zero; got {data}")
-    return {k: float(v) for k, v in data.items()}
+    return {"face": 0.0, "voice": 0.0} | data  # a modality not named gets no weight

@@ -313,7 +313,7 @@ def create_app(config: ServerConfig | None = None):
             if weights:
                 from .fusion import load_weights
 
-                options["weights"] = {"face": 0.0, "voice": 0.0} | load_weights(weights, allow_file=False)
+                options["weights"] = load_weights(weights, allow_file=False)
             AnalyzeConfig(**options)
         except (AvemotionError, ValueError) as exc:
             raise HTTPException(422, str(exc.reason if isinstance(exc, AvemotionError) else exc)) from None
