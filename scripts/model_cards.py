@@ -69,6 +69,11 @@ def render(card: dict) -> str:
         if m.get("per_corpus"):
             lines += ["", "Each corpus's share of the pooled speaker folds: " + "; ".join(
                 f"{c} UA {v['unweighted_accuracy']:.3f}" for c, v in m["per_corpus"].items())]
+        rob = m.get("robustness")
+        if rob:
+            lines += ["", f"Robustness ({rob['protocol']}): mean accuracy over the transformations "
+                          f"{rob['mean_over_transformations']:.3f}; " + ", ".join(
+                              f"{c} {v:.3f}" for c, v in rob["accuracy"].items())]
         if m.get("expected_calibration_error") is not None:
             lines += ["", f"Expected calibration error on the test split: {m['expected_calibration_error']:.3f}"]
         if m.get("test_accuracy_with_flip_tta") is not None:
