@@ -13,7 +13,7 @@ import os as _os
 
 #: Images larger than this are refused before they are decoded (a decompression bomb: an 854 KB
 #: PNG can decode to 30000x30000). OpenCV reads the limit from its environment on first decode.
-MAX_IMAGE_PIXELS = 64_000_000
+MAX_IMAGE_PIXELS = 120_000_000  # a 10000x10000 photo still opens
 _os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
 
 from .errors import AvemotionError, MediaError, ModelError
