@@ -56,3 +56,12 @@ def test_a_decompression_bomb_is_refused_before_decoding(capsys, tmp_path):
     assert (tmp_path / "bomb.png").stat().st_size < 1_000_000
     assert main(["face", str(tmp_path / "bomb.png")]) == 1
     assert "image too large" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--workers", "-3"], ["--workers", "0"], ["--max-upload-mb", "-1"],
+                                  ["--port", "99999"], ["--retention-days", "nan"]])
+def test_serve_options(capsys, args):
+    pytest.importorskip("fastapi")
+    assert main(["serve", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("avemotion: error:")

@@ -287,8 +287,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError:
         _err("the web app needs the server extra: pip install 'avemotion[server]'")
         return 2
+    from .errors import check_number
     from .server import ServerConfig, serve
 
+    check_number("port", args.port, 1, 65535)
     cfg = ServerConfig(data_dir=Path(args.data_dir), workers=args.workers, max_upload_mb=args.max_upload_mb,
                        retention_days=args.retention_days, annotate=not args.no_annotate)
     print(f"avemotion web app on http://{args.host}:{args.port}/ (API docs at /docs; data in {cfg.data_dir})",

@@ -56,6 +56,14 @@ class ServerConfig:
     retention_days: float = 7.0
     annotate: bool = True
 
+    def __post_init__(self) -> None:
+        from .errors import OptionError, check_number
+
+        if isinstance(self.workers, bool) or int(check_number("workers", self.workers, 1, 64)) != self.workers:
+            raise OptionError(f"workers must be a whole number from 1 to 64, got {self.workers!r}")
+        self.max_upload_mb = check_number("max_upload_mb", self.max_upload_mb, 0.001, 100_000)
+        self.retention_days = check_number("retention_days", self.retention_days, 0.0, 36_500)
+
 
 # ---------------------------------------------------------------------------------------------
 # The job table
