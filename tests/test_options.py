@@ -65,3 +65,13 @@ def test_serve_options(capsys, args):
     assert main(["serve", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("avemotion: error:")
+
+
+def test_os_errors_are_named_not_unexpected():
+    from pathlib import Path
+
+    from avemotion.batch import as_error
+
+    err = as_error(PermissionError(13, "Permission denied", "/out/x/result.json"), Path("a.mp4"))
+    assert str(err) == "a.mp4: permission denied (/out/x/result.json)"
+    assert "unexpected" in str(as_error(RuntimeError("boom"), Path("a.mp4")))

@@ -44,6 +44,9 @@ def as_error(exc: Exception, path: Path) -> AvemotionError:
     """Any failure on one file as a one-line AvemotionError; the traceback goes to the log (-v)."""
     if isinstance(exc, AvemotionError):
         return exc
+    if isinstance(exc, OSError) and exc.strerror:  # permission denied, disk full, a file in the way...
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+        return AvemotionError(f"{exc.strerror.lower()}{where}", path)
     logging.getLogger("avemotion").debug("unexpected error on %s", path, exc_info=True)
     return AvemotionError(f"unexpected error ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})", path)
 
