@@ -93,3 +93,27 @@ def test_robustness_protocol_scores_every_condition():
     for row in report["conditions"].values():
         assert 0 <= row["face"] <= row["found"] <= 1
     assert set(report["mean_over_transformations"]) == {"face", "face (box crop, no alignment)"}
+
+
+def test_smoothing_a_two_hour_track_stays_banded():
+    """36,000 frames (two hours at 5/s): banded, so no frames x frames matrix (10 GB) is ever built."""
+    import tracemalloc
+
+    from avemotion.face.track import smooth_over_time
+
+    rng = np.random.default_rng(0)
+    t = np.arange(36_000) / 5.0
+    p = rng.dirichlet(np.ones(7), len(t))
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    s = smooth_over_time(t, p, 0.8)
+    peak = tracemalloc.get_traced_memory()[1] - before
+    tracemalloc.stop()
+    assert s.shape == p.shape and peak < 100e6, peak
+    dense_t, dense_p = t[:300], p[:300]
+    d = dense_t[:, None] - dense_t[None]
+    w = np.where(np.abs(d) <= 3 * 0.8, np.exp(-0.5 * (d / 0.8) ** 2), 0.0)
+    z = w @ np.log(np.clip(dense_p, 1e-6, 1)) / w.sum(1, keepdims=True)
+    want = np.exp(z - z.max(1, keepdims=True))
+    np.testing.assert_allclose(smooth_over_time(dense_t, dense_p, 0.8), want / want.sum(1, keepdims=True), atol=1e-5)

@@ -178,11 +178,9 @@ def _analyze_config(args: argparse.Namespace):
     from .fusion import load_weights
     from .pipeline import AnalyzeConfig
 
-    cfg = AnalyzeConfig(fps=args.fps, window=args.window, fusion=args.fusion, detector=args.detector,
-                        tta=args.tta, tiles=args.tiles, face_smoothing=args.face_smoothing)
-    if args.weights:
-        cfg.weights = load_weights(args.weights)
-    return cfg
+    weights = {"weights": load_weights(args.weights)} if args.weights else {}
+    return AnalyzeConfig(fps=args.fps, window=args.window, fusion=args.fusion, detector=args.detector,
+                         tta=args.tta, tiles=args.tiles, face_smoothing=args.face_smoothing, **weights)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

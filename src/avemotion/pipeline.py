@@ -290,8 +290,12 @@ class VideoAnalyzer:
         if sigma <= 0:
             return
         labels = self.faces.labels
+        by_track: dict[int, list[FrameFace]] = {}
+        for fr in frames:
+            for f in fr.faces:
+                by_track.setdefault(f.track, []).append(f)
         for track in tracker.tracks:
-            faces = [f for fr in frames for f in fr.faces if f.track == track.id]
+            faces = by_track.get(track.id, [])
             smooth = smooth_over_time(np.array(track.times), np.stack(track.probabilities), sigma)
             track.probabilities = list(smooth)
             for f, p in zip(faces, smooth, strict=True):

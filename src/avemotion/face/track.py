@@ -109,16 +109,25 @@ def smooth_over_time(times: np.ndarray, probs: np.ndarray, sigma: float) -> np.n
     weighted by a Gaussian of the time apart, then a softmax. The window is centred (the file
     is analysed whole, so the future is known): it does not lag a change of expression, it blurs
     it over about ``sigma`` on both sides, and a one-frame misreading between steady frames is
-    outvoted. Averaging log-probabilities (a geometric mean) lets frames that agree reinforce
+    outvoted. ``times`` must be increasing (a track's frames in order). Averaging log-probabilities (a geometric mean) lets frames that agree reinforce
     each other. ``sigma <= 0`` returns ``probs`` unchanged.
     """
     p = np.asarray(probs, np.float64)
     if sigma <= 0 or len(p) < 2:
         return p.astype(np.float32)
     t = np.asarray(times, np.float64)
-    d = t[:, None] - t[None, :]
-    w = np.where(np.abs(d) <= 3 * sigma, np.exp(-0.5 * (d / sigma) ** 2), 0.0)
-    z = (w @ np.log(np.clip(p, 1e-6, 1.0))) / w.sum(axis=1, keepdims=True)
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
+    logp = np.log(np.clip(p, 1e-6, 1.0))
+    out = np.empty_like(p)
+    # Rows in blocks, each against only the frames within 3 sigma of it (times are sorted): memory
+    # stays at a block's band, not frames x frames, so a two-hour video costs what a minute does.
+    lo = np.searchsorted(t, t - 3 * sigma, side="left")
+    hi = np.searchsorted(t, t + 3 * sigma, side="right")
+    for s in range(0, len(t), 256):
+        e = min(s + 256, len(t))
+        a, b = lo[s], hi[e - 1]
+        d = t[s:e, None] - t[None, a:b]
+        w = np.where(np.abs(d) <= 3 * sigma, np.exp(-0.5 * (d / sigma) ** 2), 0.0)
+        out[s:e] = (w @ logp[a:b]) / w.sum(axis=1, keepdims=True)
+    out -= out.max(axis=1, keepdims=True)
+    e = np.exp(out)
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
