@@ -10,6 +10,9 @@ here. This muxes RAVDESS speech (several actors, with pauses) onto real face vid
   RAVDESS speech clips one after another with 1-s pauses (AAC). The benchmark clip.
 * ``face_with_speech.mp4`` — ``single_face.mp4`` slowed to fill one RAVDESS sentence
   (actor 12, happy, strong), its near-silent track replaced by that sentence.
+* ``short/actor_NN.mp4`` (24 clips, 3-5 s, 640x360) — one sentence of each RAVDESS actor (emotions
+  in turn) over a stretch of one of the real face videos: the many-short-files case of
+  ``benchmarks/startup.py`` and ``benchmarks/ray_scaling.py``.
 
 The outputs contain RAVDESS audio (CC BY-NC-SA 4.0): keep them out of the repository (the
 default folder, ``out/clips``, is git-ignored).
@@ -76,11 +79,29 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: int, audio: np.ndarray
     return path
 
 
+def short_clips(clips: Path, ravdess: Path, out: Path, n: int = 24) -> list[Path]:
+    """``n`` clips of one RAVDESS sentence each (actor k, emotions in turn) over real face video."""
+    sources = ["single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov", "noface_face.mov"]
+    videos = {name: [f.image for f in iter_frames(clips / name, fps=25, max_side=640)] for name in sources}
+    made = []
+    for k in range(n):
+        actor = ravdess / f"Actor_{k % 24 + 1:02d}"
+        files = sorted(actor.glob("*.flac"))
+        sentence = load_audio(files[(7 * k) % len(files)], SR, normalize=False)
+        frames = videos[sources[k % len(sources)]]
+        start = (37 * k) % max(1, len(frames) - 1)
+        seconds = sentence.size / SR
+        need = int(round(seconds * 25))
+        stretch = (frames[start:] + frames[:start])[:need] or frames
+        made.append(write_clip(out / f"actor_{k + 1:02d}.mp4", stretch, 25, sentence, seconds, (640, 360)))
+    return made
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "out" / "clips"))
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
-    ap.add_argument("--only", choices=["talking_head_60s", "face_with_speech"], default=None)
+    ap.add_argument("--only", choices=["talking_head_60s", "face_with_speech", "short"], default=None)
     args = ap.parse_args()
     shared, out = Path(args.shared), Path(args.out)
     clips, ravdess = shared / "clips", shared / "ravdess_speech_16k"
@@ -90,6 +111,8 @@ def main() -> None:
         pingpong = face + face[::-1]
         p = write_clip(out / "talking_head_60s.mp4", pingpong, 25, ravdess_speech(ravdess, 60.0), 60.0, (1280, 720))
         print(f"wrote {p} (60 s, 1280x720, 25 frames/s, RAVDESS speech)")
+    if args.only in (None, "short"):
+        print(f"wrote {len(short_clips(clips, ravdess, out / 'short'))} clips to {out / 'short'}")
     if args.only not in (None, "face_with_speech"):
         return
 

@@ -52,3 +52,67 @@ def test_speed_perturbation_scales_time_and_is_cached_apart(tmp_path, write_wav)
     plain, fast = (extract_many([path], "logmel", cache_dir=tmp_path / "c", progress=False, speed=s)[0] for s in (1.0, 1.1))
     assert fast.shape[1] < plain.shape[1]  # fewer frames: the copy is shorter
     assert len(list((tmp_path / "c" / "logmel").glob("*.npy"))) == 2  # two cache entries, not one
+
+
+# --- the numpy front end against librosa, whose features the shipped models were trained on ------
+
+def _librosa_dsp(monkeypatch):
+    """Swap every numpy step of :mod:`avemotion.speech.dsp` for the librosa call it reproduces."""
+    librosa = pytest.importorskip("librosa")
+    from avemotion.speech import dsp
+
+    def power(y, n_fft, hop, win=None):
+        s = librosa.stft(np.asarray(y, np.float32), n_fft=n_fft, hop_length=hop, win_length=win, center=True)
+        return (s.real ** 2 + s.imag ** 2).astype(np.float32)
+
+    monkeypatch.setattr(dsp, "power_spectrogram", power)
+    monkeypatch.setattr(dsp, "mel_filters", lambda sr, n_fft, n_mels, fmin=0.0, fmax=None: librosa.filters.mel(
+        sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32))
+    monkeypatch.setattr(dsp, "mfcc", lambda lm, n=20: librosa.feature.mfcc(S=lm, n_mfcc=n))
+    monkeypatch.setattr(dsp, "delta", lambda x, width=5: librosa.feature.delta(x, width=width, mode="nearest"))
+    monkeypatch.setattr(dsp, "zero_crossing_rate", lambda y, fl, hop: librosa.feature.zero_crossing_rate(
+        y, frame_length=fl, hop_length=hop)[0])
+    monkeypatch.setattr(dsp, "trim", lambda y, top_db, frame_length, hop_length: librosa.effects.trim(
+        y, top_db=top_db, frame_length=frame_length, hop_length=hop_length)[0])
+
+
+#: The stated tolerance of the numpy features against librosa's: every number within 1e-3 of the
+#: reference's scale (its largest magnitude in the same feature group) or 2 % of its own value.
+def _close(ours: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    return np.abs(ours - ref) <= np.maximum(1e-3 * np.abs(ref).max(), 0.02 * np.abs(ref))
+
+
+def _real_clips(n_each: int = 3) -> list:
+    from .conftest import SHARED
+
+    clips = []
+    for corpus in ("ravdess_speech_16k", "casia_speech_16k", "emovo_speech_16k"):
+        files = sorted((SHARED / corpus).rglob("*.flac"))
+        clips += files[:: max(1, len(files) // n_each)][:n_each]
+    return clips
+
+
+@pytest.mark.slow
+def test_numpy_features_equal_librosa_ones_on_real_clips(monkeypatch):
+    from avemotion.media import load_audio
+
+    clips = _real_clips()
+    if not clips:
+        pytest.skip("needs the speech corpora in ../shared/data")
+    ours = [speech_inputs(load_audio(p), ["logmel", "functionals", "voice"]) for p in clips]
+    _librosa_dsp(monkeypatch)
+    for p, o in zip(clips, ours, strict=True):
+        ref = speech_inputs(load_audio(p), ["logmel", "functionals", "voice"])
+        for kind in ("logmel", "functionals", "voice"):
+            assert o[kind].shape == ref[kind].shape, (p, kind)
+            ok = _close(o[kind], ref[kind])
+            assert ok.all(), (p.name, kind, int((~ok).sum()), float(np.abs(o[kind] - ref[kind]).max()))
+
+
+def test_numpy_features_equal_librosa_ones_on_a_synthetic_voice(monkeypatch):
+    y = voice_like(2.5, seed=4)
+    ours = speech_inputs(y, ["logmel", "functionals"])
+    _librosa_dsp(monkeypatch)
+    ref = speech_inputs(y, ["logmel", "functionals"])
+    for kind in ("logmel", "functionals"):
+        assert _close(ours[kind], ref[kind]).all(), kind

@@ -115,21 +115,24 @@ class BatchItem:
 
 def analyze_many(paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike[str] = "avemotion-out",
                  config=None, *, force: bool = False, annotate: bool = True, analyzer=None,
-                 out_dirs: dict[Path, Path] | None = None) -> Iterator[BatchItem]:
+                 out_dirs: dict[Path, Path] | None = None, outputs: Sequence[str] | None = None) -> Iterator[BatchItem]:
     """Analyse every media file of ``paths`` (files or folders), writing each one's outputs under ``out``.
 
     Yields a :class:`BatchItem` per file as it finishes. ``config`` is an
     :class:`~avemotion.pipeline.AnalyzeConfig` (default options if None); ``analyzer`` an existing
     :class:`~avemotion.pipeline.VideoAnalyzer` to reuse (its models stay loaded). ``force`` redoes
-    files finished earlier. ``out_dirs`` overrides the folder of given files.
+    files finished earlier. ``out_dirs`` overrides the folder of given files. ``outputs``: which
+    files to write (:data:`~avemotion.report.outputs.OUTPUT_KINDS`; default all, ``annotate=False``
+    drops annotated.mp4); a file finished earlier with other outputs is done again.
     """
     from .evaluation import write_json
     from .pipeline import VideoAnalyzer
-    from .report.outputs import write_outputs
+    from .report.outputs import parse_outputs, write_outputs
 
+    kinds = [k for k in parse_outputs(outputs) if annotate or k != "mp4"]
     files = expand_paths(paths)
     analyzer = analyzer or VideoAnalyzer(config)
-    options = asdict(analyzer.config)
+    options = asdict(analyzer.config) | {"outputs": kinds}
     dirs = output_dirs(files, Path(out)) | (out_dirs or {})
 
     def one(f: Path) -> BatchItem:
@@ -138,7 +141,7 @@ def analyze_many(paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike
         if not force and is_done(target, stamp):
             return BatchItem(f, target, "done earlier")
         result = analyzer.analyze(f)
-        write_outputs(result, target, annotate=annotate, source=stamp)
+        write_outputs(result, target, source=stamp, outputs=kinds)
         (target / "error.json").unlink(missing_ok=True)
         return BatchItem(f, target, "ok", result)
 

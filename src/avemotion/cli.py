@@ -202,11 +202,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if root.exists() and not root.is_dir():
         _err(f"{root}: --out is a file, not a folder")
         return 2
+    from .report.outputs import parse_outputs
+
+    outputs = parse_outputs(args.outputs)
     analyzer = VideoAnalyzer(_analyze_config(args))
     failed = 0
     with progress_bar("analyze", total=len(files), enabled=batch) as advance:
         for item in analyze_many(files, root, force=args.force or not batch, annotate=not args.no_annotate,
-                                 analyzer=analyzer, out_dirs=single):
+                                 analyzer=analyzer, out_dirs=single, outputs=outputs):
             advance()
             failed += item.status == "error"
             if batch:
@@ -232,8 +235,10 @@ def _print_analysis(result, out: Path) -> None:
     print(f"{result.path}  ({result.duration:.1f} s; face: {result.status['face']}, voice: {result.status['voice']})")
     print_table(probability_table({"voice": s["voice"], "face": s["face"], "fused": s["fused"]}, labels=labels))
     print(f"overall: {result.label or 'nothing to read (no face, no speech)'}")
-    print(f"report: {out / 'report.html'}  (also result.json, timeline.csv, timeline.png"
-          f"{', annotated.mp4' if (out / 'annotated.mp4').exists() else ''})")
+    made = [n for n in ("report.html", "result.json", "timeline.csv", "timeline.png", "annotated.mp4")
+            if (out / n).exists()]
+    print(f"{'report' if made[0] == 'report.html' else 'result'}: {out / made[0]}"
+          + (f"  (also {', '.join(made[1:])})" if made[1:] else ""))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,6 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="find small faces too: BlazeFace also scans frame quarters (about 5x the detection time)")
     an.add_argument("--face-smoothing", type=float, default=defaults.face_smoothing, metavar="SECONDS",
                     help="sigma of the centred smoothing of each face track over time (default %(default)s; 0: off)")
+    an.add_argument("--outputs", metavar="LIST", default=None,
+                    help="files to write, comma-separated from json,csv,png,mp4,html (default: all; result.json "
+                         "is always written)")
     an.add_argument("--no-annotate", action="store_true", help="skip annotated.mp4 (the slowest output)")
     an.add_argument("--json", action="store_true", help="print result.json (one file)")
     an.add_argument("--force", action="store_true", help="redo files a batch finished earlier")

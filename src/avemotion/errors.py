@@ -42,3 +42,21 @@ def check_number(name: str, value, low: float, high: float) -> float:
     if not math.isfinite(v) or not low <= v <= high:
         raise OptionError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
     return v
+
+
+class MissingExtraError(AvemotionError):
+    """A feature whose package is not installed; the message names the extra that brings it."""
+
+
+def require(module: str, extra: str, feature: str):
+    """Import ``module`` for ``feature``, or raise a one-line error naming the extra to install.
+
+    Inference keeps its install small: plotting, data frames, the seed's features and training
+    live in extras (see ``pyproject.toml``), imported only when the user asks for them.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(f"{feature} needs {module.split('.')[0]}: pip install 'avemotion[{extra}]'") from None

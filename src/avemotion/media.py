@@ -134,9 +134,9 @@ def resample(y: np.ndarray, orig_sr: int, sr: int) -> np.ndarray:
     """High-quality (soxr) resampling; a no-op when the rates already match."""
     if orig_sr == sr or y.size == 0:
         return np.ascontiguousarray(y, dtype=np.float32)
-    import librosa
+    import soxr
 
-    return librosa.resample(y, orig_sr=orig_sr, target_sr=sr, res_type="soxr_hq").astype(np.float32)
+    return soxr.resample(np.asarray(y, dtype=np.float32), orig_sr, sr, quality="HQ").astype(np.float32)
 
 
 def _load_pyav(p: Path, sr: int, max_seconds: float | None) -> np.ndarray:

@@ -169,10 +169,8 @@ class AnalysisResult:
             td["label"] = t.label
         return d
 
-    def to_dataframe(self):
-        """The timeline as a pandas DataFrame: a row per window, a column per emotion per lane."""
-        import pandas as pd
-
+    def timeline_rows(self) -> list[dict]:
+        """The timeline as rows (timeline.csv): a row per window, a column per emotion per lane."""
         rows = []
         for w in self.timeline:
             row: dict = {"start": w.start, "end": w.end}
@@ -185,7 +183,14 @@ class AnalysisResult:
                 row[f"fused_{lab}"] = w.fused.get(lab) if w.fused else None
             row["fused_label"] = w.label
             rows.append(row)
-        return pd.DataFrame(rows)
+        return rows
+
+    def to_dataframe(self):
+        """The timeline as a pandas DataFrame (needs the ``dataframe`` extra: ``pip install 'avemotion[dataframe]'``)."""
+        from .errors import require
+
+        pd = require("pandas", "dataframe", "AnalysisResult.to_dataframe")
+        return pd.DataFrame(self.timeline_rows())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ import numpy as np
 
 def score(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict:
     """Metrics for integer predictions over ``labels`` (index i = labels[i])."""
+    from ..errors import require
+
+    require("sklearn", "eval", "scoring an evaluation")
     from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,
                                  recall_score)
 
@@ -64,10 +67,9 @@ def expected_calibration_error(probs: np.ndarray, y_true: Sequence[int], bins: i
 def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path: str | os.PathLike[str],
                    title: str = "") -> Path:
     """Save a row-normalised confusion matrix (recall per true class) as a PNG."""
-    import matplotlib
+    from ..report.plots import _plt
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _plt()
 
     m = np.asarray(matrix, dtype=float)
     keep = [i for i in range(len(labels)) if m[i].sum() > 0 or m[:, i].sum() > 0]

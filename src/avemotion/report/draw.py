@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -40,3 +41,122 @@ def draw_faces(image: np.ndarray, faces: Sequence, bars: bool = True) -> np.ndar
                 cv2.putText(out, lab, (bx + bar_w + 4, by + row - 1), cv2.FONT_HERSHEY_SIMPLEX, 0.35 * scale * 1.3,
                             (255, 255, 255), 1, cv2.LINE_AA)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# timeline.png, drawn with OpenCV: milliseconds, where matplotlib's import alone takes seconds
+
+
+def _viridis(values: np.ndarray) -> np.ndarray:
+    """BGR colours of values in [0, 1] through OpenCV's viridis map, shape (..., 3)."""
+    import cv2
+
+    idx = np.clip(np.nan_to_num(values) * 255, 0, 255).astype(np.uint8)
+    return cv2.applyColorMap(idx.reshape(-1, 1), cv2.COLORMAP_VIRIDIS).reshape(*values.shape, 3)
+
+
+def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.45, colour=(40, 40, 40),
+          anchor: str = "left") -> None:
+    import cv2
+
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    x = org[0] - tw if anchor == "right" else org[0] - tw // 2 if anchor == "centre" else org[0]
+    cv2.putText(img, text, (int(x), int(org[1] + th // 2)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+
+
+def _lane_matrix(result, lane: str, labels: Sequence[str]) -> np.ndarray:
+    m = np.full((len(labels), len(result.timeline)), np.nan)
+    for j, w in enumerate(result.timeline):
+        d = w.fused if lane == "fused" else getattr(w, lane).probabilities
+        if d:
+            m[:, j] = [d.get(lab, np.nan) for lab in labels]
+    return m
+
+
+def draw_timeline(result, width: int = 1100, height: int = 650) -> np.ndarray:
+    """Fused emotion over time (stacked areas) above a face lane and a voice lane (heat maps), BGR.
+
+    Gaps (no face, no speech, a missing track) stay blank and are labelled, never filled in.
+    """
+    import cv2
+
+    from ..taxonomy import FACE_EMOTIONS
+
+    img = np.full((height, width, 3), 255, np.uint8)
+    left, right, top = 125, width - 130, 34
+    span = right - left
+    windows = result.timeline
+    t0 = windows[0].start if windows else 0.0
+    t1 = windows[-1].end if windows else 1.0
+    t1 = t1 if t1 > t0 else t0 + 1.0
+
+    def x_of(t: float) -> int:
+        return int(round(left + (t - t0) / (t1 - t0) * span))
+
+    title = f"{Path(result.path).name}: {result.label or 'nothing to read'}   " \
+            f"(face: {result.status['face']}, voice: {result.status['voice']})"
+    _text(img, title, (left, 14), 0.5)
+    voice_labels = list(result.models.get("voice_labels", []))
+    free = height - top - 40
+    heights = [int(free * r / 5.0) for r in (2.2, 1.3, 1.5)]
+    y = top
+    # fused: stacked areas over the windows' centres
+    h = heights[0] - 10
+    fused = np.nan_to_num(_lane_matrix(result, "fused", FACE_EMOTIONS))
+    if windows and fused.any():
+        # each window's value at its centre, held flat to the outer edges of the first and last
+        xs = np.array([x_of(t0)] + [x_of((w.start + w.end) / 2) for w in windows] + [x_of(t1)])
+        fused = np.hstack([fused[:, :1], fused, fused[:, -1:]])
+        cum = np.vstack([np.zeros(fused.shape[1]), np.cumsum(fused, axis=0)])
+        for k, lab in enumerate(FACE_EMOTIONS):
+            upper = np.stack([xs, y + h - cum[k + 1] * h], axis=1)
+            lower = np.stack([xs, y + h - cum[k] * h], axis=1)[::-1]
+            cv2.fillPoly(img, [np.vstack([upper, lower]).round().astype(np.int32)], COLOURS[lab], cv2.LINE_AA)
+        for k, lab in enumerate(FACE_EMOTIONS):
+            ly = y + 8 + k * 16
+            cv2.rectangle(img, (right + 12, ly - 5), (right + 24, ly + 5), COLOURS[lab], -1)
+            _text(img, lab, (right + 30, ly), 0.42)
+    else:
+        _text(img, "nothing to fuse: no face and no speech", ((left + right) // 2, y + h // 2), 0.5, (128,) * 3,
+              "centre")
+    cv2.rectangle(img, (left, y), (right, y + h), (90, 90, 90), 1)
+    _text(img, "fused", (10, y + h // 2), 0.5)
+    y += heights[0]
+    # face and voice lanes: heat maps, one cell per window and emotion
+    for (lane, labels), lh in zip((("face", list(FACE_EMOTIONS)), ("voice", voice_labels)), heights[1:], strict=True):
+        lh -= 10
+        if labels and windows:
+            m = _lane_matrix(result, lane, labels)
+            colours = _viridis(m)
+            row_h = lh / len(labels)
+            for j, w in enumerate(windows):
+                xa, xb = x_of(w.start), max(x_of(w.end), x_of(w.start) + 1)
+                for i in range(len(labels)):
+                    if np.isfinite(m[i, j]):
+                        ya, yb = int(y + i * row_h), int(y + (i + 1) * row_h)
+                        cv2.rectangle(img, (xa, ya), (xb - 1, yb - 1), tuple(int(c) for c in colours[i, j]), -1)
+            for i, lab in enumerate(labels):
+                _text(img, lab, (left - 6, int(y + (i + 0.5) * row_h)), 0.36, anchor="right")
+        if result.status[lane] != "ok":
+            _text(img, result.status[lane], ((left + right) // 2, y + lh // 2), 0.5, (128,) * 3, "centre")
+        cv2.rectangle(img, (left, y), (right, y + lh), (90, 90, 90), 1)
+        _text(img, lane, (10, y + lh // 2), 0.5)
+        y += lh + 10
+    # time axis
+    step = _nice_step((t1 - t0) / 8)
+    tick = np.ceil(t0 / step) * step
+    while tick <= t1 + 1e-9:
+        x = x_of(tick)
+        cv2.line(img, (x, y - 10), (x, y - 5), (90, 90, 90), 1)
+        _text(img, f"{tick:g}", (x, y + 4), 0.4, anchor="centre")
+        tick += step
+    _text(img, "time (s)", ((left + right) // 2, y + 22), 0.45, anchor="centre")
+    return img
+
+
+def _nice_step(raw: float) -> float:
+    """1, 2 or 5 times a power of ten, at least ``raw``."""
+    if raw <= 0:
+        return 1.0
+    power = 10 ** np.floor(np.log10(raw))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))

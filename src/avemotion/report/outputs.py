@@ -10,15 +10,34 @@ import base64
 import html
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..taxonomy import FACE_EMOTIONS, top_label
-from .draw import COLOURS
 
 OUTPUTS = ("result.json", "timeline.csv", "timeline.png", "annotated.mp4", "report.html")
+#: ``--outputs`` names and their files. result.json is always written: it records what was made
+#: and marks the folder complete.
+OUTPUT_KINDS: dict[str, str] = {"json": "result.json", "csv": "timeline.csv", "png": "timeline.png",
+                                "mp4": "annotated.mp4", "html": "report.html"}
+DEFAULT_OUTPUTS: tuple[str, ...] = ("json", "csv", "png", "mp4", "html")
+#: annotated.mp4 is drawn at most this many pixels on its longer side (720p).
+ANNOTATED_MAX_SIDE = 1280
+
+
+def parse_outputs(text: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``"json,csv,png"`` (or a list) → the output kinds, checked; None: the default (all)."""
+    from ..errors import OptionError
+
+    if text is None:
+        return DEFAULT_OUTPUTS
+    names = [n.strip().lower() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
+    unknown = [n for n in names if n not in OUTPUT_KINDS]
+    if unknown:
+        raise OptionError(f"unknown output {unknown[0]!r}; choose from {','.join(OUTPUT_KINDS)}")
+    return tuple(k for k in OUTPUT_KINDS if k in names or k == "json")
 
 
 def _atomic(path: Path, write) -> Path:
@@ -36,26 +55,46 @@ def write_json(data: dict, path: Path) -> Path:
     return _atomic(path, lambda t: t.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8"))
 
 
-def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | None = None,
-                  media: str | os.PathLike[str] | None = None) -> dict[str, Path]:
-    """Write every output of ``result`` (an AnalysisResult) into ``out``; result.json last.
+def write_csv(rows: list[dict], path: str | os.PathLike[str]) -> Path:
+    """Rows of dicts as CSV with a header (None written as an empty cell), with the standard library."""
+    import csv
 
+    columns = list(rows[0]) if rows else ["start", "end"]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return Path(path)
+
+
+def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | None = None,
+                  media: str | os.PathLike[str] | None = None, outputs: Sequence[str] | None = None) -> dict[str, Path]:
+    """Write the asked-for outputs of ``result`` (an AnalysisResult) into ``out``; result.json last.
+
+    ``outputs``: kinds from :data:`OUTPUT_KINDS` (default all); ``annotate=False`` drops mp4.
     ``media`` is the file to draw annotated.mp4 from when it is not at ``result.path`` (the
     server stores uploads under generated names).
     """
+    kinds = set(parse_outputs(outputs))
+    if not annotate:
+        kinds.discard("mp4")
     out.mkdir(parents=True, exist_ok=True)
     files = {}
-    files["timeline.csv"] = _atomic(out / "timeline.csv", lambda t: result.to_dataframe().to_csv(t, index=False))
-    files["timeline.png"] = _atomic(out / "timeline.png", lambda t: plot_timeline(result, t))
+    if "csv" in kinds:
+        files["timeline.csv"] = _atomic(out / "timeline.csv", lambda t: write_csv(result.timeline_rows(), t))
+    if "png" in kinds:
+        files["timeline.png"] = _atomic(out / "timeline.png", lambda t: plot_timeline(result, t))
     skipped = {}
-    if annotate and result.frames and result.media.get("kind") in ("video", "image"):
+    if "mp4" in kinds and result.frames and result.media.get("kind") in ("video", "image"):
         import av
 
         try:
             files["annotated.mp4"] = _atomic(out / "annotated.mp4", lambda t: annotated_video(result, t, media))
         except (av.FFmpegError, ValueError, IndexError) as exc:  # an odd frame must not cost the other outputs
             skipped["annotated.mp4"] = f"could not be encoded ({type(exc).__name__}: {str(exc)[:120]})"
-    files["report.html"] = _atomic(out / "report.html", lambda t: t.write_text(report_html(result, out), encoding="utf-8"))
+    if "html" in kinds:
+        files["report.html"] = _atomic(out / "report.html",
+                                       lambda t: t.write_text(report_html(result, out), encoding="utf-8"))
     data = result.to_dict()
     if source:
         data["source"] = source
@@ -70,60 +109,21 @@ def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | No
 # timeline.png
 
 
-def _matrix(result, lane: str, labels: list[str]) -> np.ndarray:
-    m = np.full((len(labels), len(result.timeline)), np.nan)
-    for j, w in enumerate(result.timeline):
-        d = w.fused if lane == "fused" else getattr(w, lane).probabilities
-        if d:
-            m[:, j] = [d.get(lab, np.nan) for lab in labels]
-    return m
-
-
 def plot_timeline(result, path: str | os.PathLike[str]) -> Path:
-    """Fused emotion over time (stacked areas) above a face lane and a voice lane (heat maps).
+    """timeline.png: :func:`~avemotion.report.draw.draw_timeline` encoded as PNG.
 
-    Gaps — no face, no speech, a missing track — stay blank and are labelled, never filled in.
+    Drawn with OpenCV (a few milliseconds) rather than matplotlib, whose import alone took about
+    3 s of a 6-s analysis; ``benchmarks/startup.py`` measures the command as a whole.
     """
-    from .plots import _plt
+    import cv2
 
-    plt = _plt()
-    voice_labels = result.models.get("voice_labels", [])
-    t = np.array([(w.start + w.end) / 2 for w in result.timeline])
-    edges = [result.timeline[0].start] + [w.end for w in result.timeline] if result.timeline else [0, 1]
-    fig, axes = plt.subplots(3, 1, figsize=(11, 6.5), dpi=100, sharex=True,
-                             gridspec_kw={"height_ratios": [2.2, 1.3, 1.5]})
-    ax = axes[0]
-    fused = _matrix(result, "fused", list(FACE_EMOTIONS))
-    if np.isfinite(fused).any():
-        ax.stackplot(t, np.nan_to_num(fused), labels=FACE_EMOTIONS,
-                     colors=[_rgb(COLOURS[lab]) for lab in FACE_EMOTIONS], alpha=0.9)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
-    else:
-        ax.text(0.5, 0.5, "nothing to fuse: no face and no speech", transform=ax.transAxes, ha="center",
-                va="center", color="grey")
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("fused")
-    label = result.label or "nothing to read"
-    ax.set_title(f"{Path(result.path).name}: {label}   (face: {result.status['face']}, voice: {result.status['voice']})",
-                 fontsize=10, loc="left")
-    for ax, lane, labels in ((axes[1], "face", list(FACE_EMOTIONS)), (axes[2], "voice", voice_labels)):
-        m = _matrix(result, lane, labels) if labels else np.full((1, len(result.timeline)), np.nan)
-        ax.pcolormesh(edges, np.arange(len(m) + 1), np.ma.masked_invalid(m), cmap="viridis", vmin=0, vmax=1,
-                      shading="flat")
-        ax.set_yticks(np.arange(len(labels)) + 0.5, labels, fontsize=7)
-        ax.set_ylabel(lane)
-        if result.status[lane] != "ok":
-            ax.text(0.5, 0.5, result.status[lane], transform=ax.transAxes, ha="center", va="center", color="grey")
-    axes[-1].set_xlabel("time (s)")
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
+    from .draw import draw_timeline
+
+    ok, buf = cv2.imencode(".png", draw_timeline(result))
+    if not ok:
+        raise ValueError("the timeline could not be encoded as PNG")
+    Path(path).write_bytes(buf.tobytes())
     return Path(path)
-
-
-def _rgb(bgr) -> tuple[float, float, float]:
-    b, g, r = bgr
-    return (r / 255, g / 255, b / 255)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLi
         vs = None
         audio = _AudioTrack(media, out) if result.media.get("has_audio") else None
         for i, frame in enumerate(iter_frames(media, fps=cfg["fps"], max_side=cfg.get("max_side"))):
-            img = draw_faces(frame.image, by_time.get(round(frame.time, 3), []))
+            img = _at_most(draw_faces(frame.image, by_time.get(round(frame.time, 3), [])), ANNOTATED_MAX_SIDE)
             if img.shape[0] < 16 or img.shape[1] < 16:  # the encoder needs a few pixels: pad tiny images
                 import cv2
 
@@ -158,7 +158,7 @@ def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLi
                 vs = out.add_stream("libx264", rate=fps)
                 vs.width, vs.height = img.shape[1] // 2 * 2, img.shape[0] // 2 * 2
                 vs.pix_fmt = "yuv420p"
-                vs.options = {"preset": "veryfast", "crf": "26"}
+                vs.options = {"preset": "ultrafast", "crf": "26"}  # a preview: speed over size
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[: vs.height, : vs.width]), format="bgr24")
             vf.pts = i
             out.mux(vs.encode(vf))
@@ -171,8 +171,27 @@ def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLi
     return Path(path)
 
 
+def _at_most(img: np.ndarray, side: int) -> np.ndarray:
+    """``img`` shrunk so its longer side is at most ``side`` (drawn first, so boxes stay in place)."""
+    h, w = img.shape[:2]
+    if max(h, w) <= side:
+        return img
+    import cv2
+
+    scale = side / max(h, w)
+    return cv2.resize(img, (max(2, int(w * scale)), max(2, int(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+#: Audio codecs an MP4 holds as they are: their packets are copied, not decoded and encoded again.
+_MP4_AUDIO = {"aac", "mp3", "opus", "alac", "ac3", "eac3"}
+
+
 class _AudioTrack:
-    """Re-encode the source's audio track to AAC into ``out``, interleaved with the video."""
+    """The source's audio track in ``out``, interleaved with the video.
+
+    Copied packet for packet when MP4 can hold its codec (most camera and phone files: AAC),
+    which costs nothing; otherwise decoded and encoded to AAC.
+    """
 
     def __init__(self, src: str, out) -> None:
         import av
@@ -180,19 +199,28 @@ class _AudioTrack:
         self.av = av
         self.inp = av.open(src)
         self.stream_in = self.inp.streams.audio[0]
+        self.out, self.written = out, 0
+        self.copy = self.stream_in.codec_context.name in _MP4_AUDIO
+        if self.copy:
+            self.stream = out.add_stream_from_template(self.stream_in)
+            self.packets = self.inp.demux(self.stream_in)
+            return
         rate = self.stream_in.codec_context.sample_rate or 48000
         self.stream = out.add_stream("aac", rate=rate)
         self.stream.layout = "stereo"
         self.resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
         self.frames = self.inp.decode(self.stream_in)
-        self.out, self.rate, self.written = out, rate, 0
+        self.rate = rate
 
     def until(self, t: float | None) -> None:
-        """Encode the source audio up to ``t`` seconds (half a second ahead); None: to the end."""
+        """Write the source audio up to ``t`` seconds (half a second ahead); None: to the end."""
         if self.inp is None:
             return
         av = self.av
         try:
+            if self.copy:
+                self._copy_until(t)
+                return
             while t is None or self.written / self.rate <= t + 0.5:
                 frame = next(self.frames)
                 for r in self.resampler.resample(frame):
@@ -202,17 +230,30 @@ class _AudioTrack:
         except (StopIteration, av.FFmpegError):
             self._close()
 
+    def _copy_until(self, t: float | None) -> None:
+        base = self.stream_in.time_base
+        start = self.stream_in.start_time or 0
+        while True:
+            packet = next(self.packets)
+            if packet.dts is None:  # the demuxer's final empty packet
+                continue
+            packet.stream = self.stream
+            self.out.mux(packet)
+            if t is not None and packet.pts is not None and float((packet.pts - start) * base) > t + 0.5:
+                return
+
     def _close(self) -> None:
         if self.inp is None:
             return
-        for r in self.resampler.resample(None):
-            r.pts = self.written
-            self.written += r.samples
-            self.out.mux(self.stream.encode(r))
-        self.out.mux(self.stream.encode(None))
+        if not self.copy:
+            for r in self.resampler.resample(None):
+                r.pts = self.written
+                self.written += r.samples
+                self.out.mux(self.stream.encode(r))
+            self.out.mux(self.stream.encode(None))
         self.inp.close()
         self.inp = None
-        self.frames = iter(())
+        self.frames = self.packets = iter(())
 
 
 # ---------------------------------------------------------------------------------------------

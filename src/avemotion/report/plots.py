@@ -1,4 +1,4 @@
-"""Figures with matplotlib (imported only when a figure is asked for)."""
+"""Figures with matplotlib (the ``plots`` extra, imported only when a figure is asked for)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import numpy as np
 
 
 def _plt():
-    import matplotlib
+    from ..errors import require
+
+    matplotlib = require("matplotlib", "plots", "drawing this figure")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -23,8 +25,7 @@ def plot_speech(y: np.ndarray, sr: int, result, path: str | os.PathLike[str]) ->
 
     The seed's figures 1 and 2 (waveform, mel spectrogram) with the classification beside them.
     """
-    import librosa
-    import librosa.display
+    from ..speech import dsp
 
     plt = _plt()
     fig = plt.figure(figsize=(11, 6), dpi=100)
@@ -40,9 +41,12 @@ def plot_speech(y: np.ndarray, sr: int, result, path: str | os.PathLike[str]) ->
     ax_w.set_title("waveform (shaded: speech found by VAD)", fontsize=9)
     ax_w.set_ylabel("amplitude")
     ax_m = fig.add_subplot(grid[1, 0], sharex=ax_w)
-    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_mels=128, hop_length=256)
-    librosa.display.specshow(librosa.power_to_db(mel, ref=np.max), sr=sr, hop_length=256, x_axis="time",
-                             y_axis="mel", ax=ax_m, cmap="magma")
+    mel = dsp.mel_filters(sr, 2048, 128) @ dsp.power_spectrogram(np.pad(y, (0, max(0, 2048 - y.size))), 2048, 256)
+    db = 10 * np.log10(np.maximum(mel, 1e-10) / max(float(mel.max()), 1e-10))
+    ax_m.imshow(np.maximum(db, -80), origin="lower", aspect="auto", cmap="magma",
+                extent=(0, mel.shape[1] * 256 / sr, 0, mel.shape[0]))
+    ax_m.set_ylabel("mel band")
+    ax_m.set_xlabel("time (s)")
     ax_m.set_title("mel spectrogram (dB)", fontsize=9)
     ax_b = fig.add_subplot(grid[:, 1])
     _bars(ax_b, result.probabilities, "whole file" if result.has_speech else "no speech found")

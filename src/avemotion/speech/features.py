@@ -1,8 +1,9 @@
 """Speech features: the seed's 193 averaged descriptors, log-mel spectrograms, functionals, voice statistics.
 
 All are pure functions of a 16 kHz mono signal, shared by training and inference so the two
-cannot drift apart. Computing them over a corpus (in parallel, cached on disk) is training-time
-work and lives in :mod:`avemotion.training.features`.
+cannot drift apart. Everything the shipped models read is computed with numpy (:mod:`.dsp`);
+only the seed's features, which need chroma and tonnetz, import librosa. Computing them over
+a corpus (in parallel, cached on disk) is training-time work and lives in :mod:`avemotion.training.features`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..media import SAMPLE_RATE
+from . import dsp
 
 #: Sizes of the seed's feature groups, in order: MFCC, chroma, mel, contrast, tonnetz.
 SEED_GROUPS: tuple[tuple[str, int], ...] = (("mfcc", 40), ("chroma", 12), ("mel", 128),
@@ -24,9 +26,11 @@ def seed_features(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     """The seed's 193 numbers: 40 MFCC, 12 chroma, 128 mel, 7 contrast, 6 tonnetz, time-averaged.
 
     One STFT serves MFCC, chroma, mel and contrast; tonnetz, as in the seed, is taken from the
-    harmonic part of the signal.
+    harmonic part of the signal. Needs librosa (the ``baseline`` extra).
     """
-    import librosa
+    from ..errors import require
+
+    librosa = require("librosa", "baseline", "the seed's speech features (speech_baseline)")
 
     y = _at_least(y, 2048)
     stft = np.abs(librosa.stft(y, n_fft=2048, hop_length=512))
@@ -63,24 +67,13 @@ class LogMelConfig:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
-_MEL_BASIS: dict[LogMelConfig, np.ndarray] = {}
-
-
 def _mel_basis(cfg: LogMelConfig) -> np.ndarray:
-    import librosa
-
-    if cfg not in _MEL_BASIS:
-        _MEL_BASIS[cfg] = librosa.filters.mel(sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels,
-                                              fmin=cfg.fmin, fmax=cfg.fmax).astype(np.float32)
-    return _MEL_BASIS[cfg]
+    return dsp.mel_filters(cfg.sample_rate, cfg.n_fft, cfg.n_mels, float(cfg.fmin), float(cfg.fmax))
 
 
 def _power(y: np.ndarray, cfg: LogMelConfig) -> np.ndarray:
     """Power spectrogram (1 + n_fft/2, frames) of a signal already long enough for one frame."""
-    import librosa
-
-    spec = librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length, center=True)
-    return (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+    return dsp.power_spectrogram(y, cfg.n_fft, cfg.hop_length, cfg.win_length)
 
 
 def log_mel(y: np.ndarray, cfg: LogMelConfig = LogMelConfig()) -> np.ndarray:
@@ -94,12 +87,10 @@ def log_mel(y: np.ndarray, cfg: LogMelConfig = LogMelConfig()) -> np.ndarray:
 
 def trim_silence(y: np.ndarray, top_db: float = 35.0) -> np.ndarray:
     """Cut leading and trailing parts quieter than ``top_db`` below the peak (keeps the middle)."""
-    import librosa
-
     y = np.asarray(y, dtype=np.float32)
     if y.size < 2048 or not np.any(y):
         return y
-    trimmed, _ = librosa.effects.trim(y, top_db=top_db, frame_length=800, hop_length=160)
+    trimmed = dsp.trim(y, top_db, frame_length=800, hop_length=160)
     return trimmed if trimmed.size >= 1600 else y
 
 
@@ -108,7 +99,7 @@ def speech_log_mel(y: np.ndarray, cfg: LogMelConfig = LogMelConfig()) -> np.ndar
     return log_mel(trim_silence(y), cfg)
 
 
-# --- a large functional set (ComParE-like), written with numpy and librosa -------------------
+# --- a large functional set (ComParE-like), written with numpy ----------------------------
 
 #: Names of the functionals :func:`functionals` computes for every low-level descriptor.
 FUNCTIONALS = ("mean", "std", "skew", "kurtosis", "p01", "p10", "p25", "p50", "p75", "p90", "p99",
@@ -154,10 +145,7 @@ def _pitch_and_voicing(y: np.ndarray, sr: int, hop: int, frame: int = 1024,
     its highest peak between the lags of ``fmax`` and ``fmin`` gives the period, and that peak's
     height relative to lag 0 says how periodic (voiced) the frame is.
     """
-    import librosa
-
-    frames = librosa.util.frame(np.pad(y, frame // 2), frame_length=frame, hop_length=hop).T  # (T, frame)
-    frames = frames * np.hanning(frame)[None, :]
+    frames = dsp.frame(np.pad(y, frame // 2), frame, hop) * np.hanning(frame)[None, :]  # (T, frame)
     spec = np.fft.rfft(frames, n=2 * frame, axis=1)
     ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, :frame]
     win_ac = np.fft.irfft(np.abs(np.fft.rfft(np.hanning(frame), n=2 * frame)) ** 2)[:frame]
@@ -185,12 +173,10 @@ def functional_features(y: np.ndarray, cfg: LogMelConfig = LogMelConfig()) -> np
 
 def _functionals_of(y: np.ndarray, power: np.ndarray, cfg: LogMelConfig) -> np.ndarray:
     """:func:`functional_features` of a trimmed, padded signal and its power spectrogram."""
-    import librosa
-
     sr, hop = cfg.sample_rate, cfg.hop_length
     lm = np.log(_mel_basis(cfg) @ power + 1e-6)
     lm_rel = lm - lm.mean()
-    mfcc = librosa.feature.mfcc(S=lm, n_mfcc=20)
+    mfcc = dsp.mfcc(lm, 20)
     mag = np.sqrt(power) + 1e-10
     freqs = np.linspace(0, sr / 2, power.shape[0])[:, None] / 1000.0
     p = mag / mag.sum(axis=0, keepdims=True)
@@ -211,7 +197,7 @@ def _functionals_of(y: np.ndarray, power: np.ndarray, cfg: LogMelConfig) -> np.n
     high = power[(f >= 1.0) & (f < 8.0)].sum(axis=0)
     ratio = np.log((high + 1e-10) / (low + 1e-10))
     energy = np.log(power.sum(axis=0) + 1e-10)
-    zcr = librosa.feature.zero_crossing_rate(y, frame_length=cfg.win_length, hop_length=hop)[0]
+    zcr = dsp.zero_crossing_rate(y, cfg.win_length, hop)
     f0, voicing = _pitch_and_voicing(y, sr, hop)
     t = min(lm.shape[1], zcr.size, f0.size)
     voiced = (voicing[:t] > 0.5) & (energy[:t] > energy[:t].max() - 12)
@@ -223,7 +209,7 @@ def _functionals_of(y: np.ndarray, power: np.ndarray, cfg: LogMelConfig) -> np.n
     lld = np.vstack([lm_rel[:, :t], mfcc[:, :t], centroid[:t], spread[:t], flatness[:t], *[r[:t] for r in rolloffs],
                      flux[:t], entropy[:t], skewness[:t], kurtosis[:t], slope[:t], ratio[:t], energy[:t],
                      zcr[:t], voicing[:t], semis]).astype(np.float32)
-    delta = librosa.feature.delta(lld, width=5, mode="nearest") if t >= 5 else np.zeros_like(lld)
+    delta = dsp.delta(lld, 5) if t >= 5 else np.zeros_like(lld)
     return np.concatenate([functionals(lld).ravel(), functionals(delta).ravel()])
 
 
@@ -234,23 +220,16 @@ def _functionals_of(y: np.ndarray, power: np.ndarray, cfg: LogMelConfig) -> np.n
 VOICE_MEL = {"sample_rate": SAMPLE_RATE, "n_fft": 400, "win_length": 400, "hop_length": 160, "n_mels": 40,
              "level_dbfs": -30.0, "trim_top_db": 35}
 VOICE_DIM = 1536
-_VOICE_BASIS: list[np.ndarray] = []
 
 
 def voice_mel(y: np.ndarray) -> np.ndarray:
     """The voice encoder's input for a signal already trimmed: mel power frames (T, 40), float32."""
-    import librosa
-
     y = _at_least(np.asarray(y, dtype=np.float32), VOICE_MEL["n_fft"])
     rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
     y = y * (10 ** (VOICE_MEL["level_dbfs"] / 20) / max(rms, 1e-9))
-    if not _VOICE_BASIS:
-        _VOICE_BASIS.append(librosa.filters.mel(sr=SAMPLE_RATE, n_fft=VOICE_MEL["n_fft"],
-                                                n_mels=VOICE_MEL["n_mels"]).astype(np.float32))
-    spec = librosa.stft(y, n_fft=VOICE_MEL["n_fft"], hop_length=VOICE_MEL["hop_length"],
-                        win_length=VOICE_MEL["win_length"], center=True)
-    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
-    return np.ascontiguousarray((_VOICE_BASIS[0] @ power).T)
+    basis = dsp.mel_filters(SAMPLE_RATE, VOICE_MEL["n_fft"], VOICE_MEL["n_mels"])
+    power = dsp.power_spectrogram(y, VOICE_MEL["n_fft"], VOICE_MEL["hop_length"], VOICE_MEL["win_length"])
+    return np.ascontiguousarray((basis @ power).T)
 
 
 def voice_encoder():
