@@ -42,6 +42,16 @@ def render(card: dict) -> str:
     if card.get("command"):
         lines.append(f"- **Made by:** `{card['command']}`")
     lines.append(f"- **File:** {card.get('bytes', 0) / 1e6:.1f} MB, sha256 `{card.get('sha256', '')[:16]}…`")
+    if card.get("note"):
+        lines.append(f"- **Note:** {card['note']}")
+    q = card.get("quantisation")
+    if q:
+        lines.append(f"- **Quantised** from `{q['from']}` by {q['tool']} ({q['format']}): weights {q['weights']}, "
+                     f"activations {q['activations']}, calibrated on {q['calibrated_on']}; kept in float: "
+                     f"{q['kept_in_float']}. Made by `{q['command']}`")
+    st = card.get("storage")
+    if st:
+        lines.append(f"- **Stored** with weights in {st['weights']}, by `{st['command']}`")
     m = card.get("metrics")
     if m:
         lines += ["", f"**Measured:** {m.get('protocol', '')}", ""]

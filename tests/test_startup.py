@@ -4,7 +4,6 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from .conftest import CLIPS, need, voice_like
 from .test_analyze import write_video
 
-HEAVY = ("librosa", "numba", "pandas", "matplotlib", "scipy", "sklearn", "torch")
+HEAVY = ("librosa", "numba", "pandas", "matplotlib", "scipy", "sklearn", "torch", "ray")
 
 PROBE = """
 import sys

@@ -113,9 +113,40 @@ class BatchItem:
         return line
 
 
+def analyze_one(f: Path, target: Path, analyzer, options: dict, outputs: Sequence[str], force: bool = False) -> BatchItem:
+    """One file of a batch: skip it if ``target`` holds its current result, else analyse and write.
+
+    The same step runs in this process (:func:`analyze_many`) and on a Ray worker
+    (:mod:`avemotion.cluster`). Leftover temporary files of a run that was killed mid-write are
+    removed first; the outputs are written atomically, ``result.json`` last.
+    """
+    from .report.outputs import remove_partial, write_outputs
+
+    stamp = source_stamp(check_file(f), options)
+    if not force and is_done(target, stamp):
+        return BatchItem(f, target, "done earlier")
+    remove_partial(target)
+    result = analyzer.analyze(f)
+    write_outputs(result, target, source=stamp, outputs=outputs)
+    (target / "error.json").unlink(missing_ok=True)
+    return BatchItem(f, target, "ok", result)
+
+
+def record_error(f: Path, target: Path, err: AvemotionError) -> BatchItem:
+    """``target/error.json`` with the one-line reason (an unwritable folder is logged, not raised)."""
+    from .evaluation import write_json
+
+    try:
+        write_json({"path": str(f), "error": err.reason}, target / "error.json")
+    except OSError as exc:  # an unwritable --out must not hide the file's own error
+        logging.getLogger("avemotion").warning("cannot record the error of %s: %s", f, exc)
+    return BatchItem(f, target, "error", error=err.reason)
+
+
 def analyze_many(paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike[str] = "avemotion-out",
                  config=None, *, force: bool = False, annotate: bool = True, analyzer=None,
-                 out_dirs: dict[Path, Path] | None = None, outputs: Sequence[str] | None = None) -> Iterator[BatchItem]:
+                 out_dirs: dict[Path, Path] | None = None, outputs: Sequence[str] | None = None,
+                 ray: bool | str | None = None, max_in_flight: int | None = None) -> Iterator[BatchItem]:
     """Analyse every media file of ``paths`` (files or folders), writing each one's outputs under ``out``.
 
     Yields a :class:`BatchItem` per file as it finishes. ``config`` is an
@@ -124,33 +155,35 @@ def analyze_many(paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike
     files finished earlier. ``out_dirs`` overrides the folder of given files. ``outputs``: which
     files to write (:data:`~avemotion.report.outputs.OUTPUT_KINDS`; default all, ``annotate=False``
     drops annotated.mp4); a file finished earlier with other outputs is done again.
+
+    ``ray``: run one Ray task per file instead (the ``ray`` extra; :mod:`avemotion.cluster`):
+    ``True`` or ``"local"`` starts a Ray runtime on this machine, an address (``"auto"``,
+    ``"ray://host:10001"``) joins a cluster, whose nodes must all see ``out``. Items then come in
+    the order files finish, at most ``max_in_flight`` files at once (default: twice the cluster's
+    CPUs), with the same outputs, skipping and ``error.json`` as here.
     """
-    from .evaluation import write_json
-    from .pipeline import VideoAnalyzer
-    from .report.outputs import parse_outputs, write_outputs
+    from .pipeline import AnalyzeConfig, VideoAnalyzer
+    from .report.outputs import parse_outputs
 
     kinds = [k for k in parse_outputs(outputs) if annotate or k != "mp4"]
     files = expand_paths(paths)
-    analyzer = analyzer or VideoAnalyzer(config)
-    options = asdict(analyzer.config) | {"outputs": kinds}
     dirs = output_dirs(files, Path(out)) | (out_dirs or {})
+    if ray:
+        from .cluster import analyze_on_ray
+
+        cfg = analyzer.config if analyzer is not None else (config or AnalyzeConfig())
+        yield from analyze_on_ray(files, dirs, cfg, kinds, force=force, address=ray, max_in_flight=max_in_flight)
+        return
+    analyzer = analyzer or VideoAnalyzer(config)
+    options = batch_options(analyzer.config, kinds)
 
     def one(f: Path) -> BatchItem:
-        target = dirs[f]
-        stamp = source_stamp(check_file(f), options)
-        if not force and is_done(target, stamp):
-            return BatchItem(f, target, "done earlier")
-        result = analyzer.analyze(f)
-        write_outputs(result, target, source=stamp, outputs=kinds)
-        (target / "error.json").unlink(missing_ok=True)
-        return BatchItem(f, target, "ok", result)
+        return analyze_one(f, dirs[f], analyzer, options, kinds, force)
 
     for f, item, err in run_each(files, one):
-        if err is None:
-            yield item
-            continue
-        try:
-            write_json({"path": str(f), "error": err.reason}, dirs[f] / "error.json")
-        except OSError as exc:  # an unwritable --out must not hide the file's own error
-            logging.getLogger("avemotion").warning("cannot record the error of %s: %s", f, exc)
-        yield BatchItem(f, dirs[f], "error", error=err.reason)
+        yield item if err is None else record_error(f, dirs[f], err)
+
+
+def batch_options(config, outputs: Sequence[str]) -> dict:
+    """What a finished file's result must have been made with to be skipped: the options and outputs."""
+    return asdict(config) | {"outputs": list(outputs)}

@@ -94,11 +94,14 @@ class ModelBundle:
 
 def inference_session(path: Path, threads: int | None = None):
     """The one place avemotion creates an onnxruntime session: CPU, ``threads`` intra-op threads
-    (None: onnxruntime's default), one inter-op thread, and no busy-waiting between calls, since
-    video decoding runs beside inference (:mod:`avemotion.pipeline`)."""
+    (None: ``$AVEMOTION_THREADS`` if set, else onnxruntime's default), one inter-op thread, and no
+    busy-waiting between calls, since video decoding runs beside inference (:mod:`avemotion.pipeline`).
+    Ray workers set ``AVEMOTION_THREADS`` to the CPUs their task holds, so workers sharing a machine
+    do not each take all its cores."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    threads = threads or int(os.environ.get("AVEMOTION_THREADS", "0") or 0) or None
     if threads:
         opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1

@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -184,9 +185,7 @@ def _analyze_config(args: argparse.Namespace):
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .batch import analyze_many
     from .pipeline import VideoAnalyzer
-    from .report.progress import progress_bar
 
     paths = [str(DEMO_VIDEO)] if args.demo else args.paths
     if not paths:
@@ -205,25 +204,63 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .report.outputs import parse_outputs
 
     outputs = parse_outputs(args.outputs)
-    analyzer = VideoAnalyzer(_analyze_config(args))
+    config = _analyze_config(args)
+    # with --ray the models load on the workers, not here
+    analyzer = None if args.ray else VideoAnalyzer(config)
+    t0 = time.perf_counter()
+    lines = sys.stdout  # one JSON line per file; Ray's own messages (a worker died, ...) go to stderr
+    if args.ray:
+        sys.stdout = sys.stderr
+    try:
+        failed, counts = _run_batch(args, files, root, config, analyzer, single, outputs, batch, lines)
+    finally:
+        sys.stdout = lines
+    if batch:
+        _batch_summary(counts, len(files), time.perf_counter() - t0, root, args.ray)
+    return 1 if failed else 0
+
+
+def _run_batch(args, files, root, config, analyzer, single, outputs, batch: bool, lines) -> tuple[int, dict]:
+    from .batch import analyze_many
+    from .report.progress import progress_bar
+
     failed = 0
+    counts: dict[str, int] = {}
     with progress_bar("analyze", total=len(files), enabled=batch) as advance:
-        for item in analyze_many(files, root, force=args.force or not batch, annotate=not args.no_annotate,
-                                 analyzer=analyzer, out_dirs=single, outputs=outputs):
+        for item in analyze_many(files, root, config, force=args.force or not batch, annotate=not args.no_annotate,
+                                 analyzer=analyzer, out_dirs=single, outputs=outputs, ray=args.ray):
             advance()
             failed += item.status == "error"
+            counts[item.status] = counts.get(item.status, 0) + 1
             if batch:
-                print(json.dumps(item.to_dict()), flush=True)
+                print(json.dumps(item.to_dict()), file=lines, flush=True)
             elif item.error:
                 _err(f"{item.path}: {item.error}")
             elif args.json:
-                print((item.out / "result.json").read_text())
+                print((item.out / "result.json").read_text(), file=lines)
             else:
-                _print_analysis(item.result, item.out)
-    if batch:
-        print(f"{len(files) - failed} of {len(files)} files analysed, {failed} failed; results in {root}",
-              file=sys.stderr)
-    return 1 if failed else 0
+                from contextlib import redirect_stdout
+
+                with redirect_stdout(lines):
+                    _print_analysis(item.result, item.out)
+    return failed, counts
+
+
+def _batch_summary(counts: dict[str, int], n: int, seconds: float, root: Path, ray: str | None) -> None:
+    """The table at the end of a batch (stderr: stdout carries one JSON line per file)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("status")
+    table.add_column("files", justify="right")
+    for status in ("ok", "done earlier", "error"):
+        table.add_row(status, str(counts.get(status, 0)))
+    console = Console(stderr=True)
+    console.print(f"{n} files in {seconds:.1f} s" + (f" on Ray ({ray})" if ray else ""), highlight=False)
+    console.print(table)
+    failed = counts.get("error", 0)
+    console.print(f"{n - failed} of {n} files analysed, {failed} failed; results in {root}", highlight=False)
 
 
 def _print_analysis(result, out: Path) -> None:
@@ -476,6 +513,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="files to write, comma-separated from json,csv,png,mp4,html (default: all; result.json "
                          "is always written)")
     an.add_argument("--no-annotate", action="store_true", help="skip annotated.mp4 (the slowest output)")
+    an.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                    help="one Ray task per file (pip install 'avemotion[ray]'): alone, a local Ray runtime; "
+                         "with an address (auto, ray://host:10001) an existing cluster, whose nodes all see --out")
     an.add_argument("--json", action="store_true", help="print result.json (one file)")
     an.add_argument("--force", action="store_true", help="redo files a batch finished earlier")
     an.set_defaults(func=cmd_analyze)

@@ -51,6 +51,15 @@ def _atomic(path: Path, write) -> Path:
     return path
 
 
+def remove_partial(out: Path) -> int:
+    """Delete what a writer killed mid-file left in ``out`` (``.NAME.PID.tmp.EXT``); how many."""
+    n = 0
+    for leftover in out.glob(".*.tmp*") if out.is_dir() else ():
+        leftover.unlink(missing_ok=True)
+        n += 1
+    return n
+
+
 def write_json(data: dict, path: Path) -> Path:
     return _atomic(path, lambda t: t.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8"))
 

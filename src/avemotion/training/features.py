@@ -39,7 +39,7 @@ def _cache_key(path: Path, kind: str, speed: float = 1.0) -> str:
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    params = {"kind": kind, "sr": SAMPLE_RATE, "version": 2}
+    params = {"kind": kind, "sr": SAMPLE_RATE, "version": 3}  # 3: numpy front end (speech/dsp.py)
     if speed != 1.0:
         params["speed"] = speed
     if kind == "logmel":
