@@ -12,7 +12,9 @@ here. This muxes RAVDESS speech (several actors, with pauses) onto real face vid
   (actor 12, happy, strong), its near-silent track replaced by that sentence.
 * ``short/actor_NN.mp4`` (24 clips, 3-5 s, 640x360) — one sentence of each RAVDESS actor (emotions
   in turn) over a stretch of one of the real face videos: the many-short-files case of
-  ``benchmarks/startup.py`` and ``benchmarks/ray_scaling.py``.
+  ``benchmarks/startup.py``.
+* ``twenty/clip_NN.mp4`` (8 clips, 20 s, 640x360) — RAVDESS sentences with pauses over a real face
+  video looped forwards and backwards: the files of ``benchmarks/ray_scaling.py``.
 
 The outputs contain RAVDESS audio (CC BY-NC-SA 4.0): keep them out of the repository (the
 default folder, ``out/clips``, is git-ignored).
@@ -97,11 +99,24 @@ def short_clips(clips: Path, ravdess: Path, out: Path, n: int = 24) -> list[Path
     return made
 
 
+def twenty_second_clips(clips: Path, ravdess: Path, out: Path, n: int = 8) -> list[Path]:
+    """``n`` 20-s talking-head clips: a real face looped forwards and backwards, RAVDESS speech."""
+    sources = ["single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov"]
+    speech = ravdess_speech(ravdess, 20.0 * n)
+    made = []
+    for k in range(n):
+        frames = [f.image for f in iter_frames(clips / sources[k % len(sources)], fps=25, max_side=640)][:100]
+        loop = frames + frames[::-1]
+        audio = speech[int(k * 20 * SR):int((k + 1) * 20 * SR)]
+        made.append(write_clip(out / f"clip_{k + 1:02d}.mp4", loop, 25, audio, 20.0, (640, 360)))
+    return made
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "out" / "clips"))
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
-    ap.add_argument("--only", choices=["talking_head_60s", "face_with_speech", "short"], default=None)
+    ap.add_argument("--only", choices=["talking_head_60s", "face_with_speech", "short", "twenty"], default=None)
     args = ap.parse_args()
     shared, out = Path(args.shared), Path(args.out)
     clips, ravdess = shared / "clips", shared / "ravdess_speech_16k"
@@ -113,6 +128,8 @@ def main() -> None:
         print(f"wrote {p} (60 s, 1280x720, 25 frames/s, RAVDESS speech)")
     if args.only in (None, "short"):
         print(f"wrote {len(short_clips(clips, ravdess, out / 'short'))} clips to {out / 'short'}")
+    if args.only in (None, "twenty"):
+        print(f"wrote {len(twenty_second_clips(clips, ravdess, out / 'twenty'))} clips to {out / 'twenty'}")
     if args.only not in (None, "face_with_speech"):
         return
 

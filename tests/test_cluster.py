@@ -112,3 +112,25 @@ def test_a_killed_worker_costs_no_file(tmp_path):
     for line in lines:
         made = sorted(p.name for p in Path(line["out"]).iterdir())
         assert "result.json" in made and not [n for n in made if ".tmp" in n], made
+
+
+def test_serve_runs_jobs_on_ray(tmp_path):
+    import httpx
+
+    from avemotion.pipeline import analyze
+
+    from .test_server import Server, submit, wait
+
+    clip = need(CLIPS / "single_face.mp4")
+    broken = real_files(tmp_path)[-1]
+    server = Server(tmp_path / "data", "--ray", "--workers", "2").start()
+    try:
+        ok = [submit(server.url, clip).json()["id"] for _ in range(3)]
+        assert submit(server.url, broken).status_code in (400, 415, 422)  # refused at upload, as without Ray
+        jobs = [wait(server.url, job_id, timeout=180) for job_id in ok]
+        assert all(j["status"] == "done" and j["label"] == analyze(clip).label for j in jobs), jobs
+        ok = ok[0]
+        result = httpx.get(f"{server.url}/v1/jobs/{ok}/result", timeout=10).json()
+        assert result["path"] == "single_face.mp4" and result["summary"]["fused"]
+    finally:
+        server.stop()

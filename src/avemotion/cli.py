@@ -332,7 +332,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     check_number("port", args.port, 1, 65535)
     cfg = ServerConfig(data_dir=Path(args.data_dir), workers=args.workers, max_upload_mb=args.max_upload_mb,
-                       retention_days=args.retention_days, annotate=not args.no_annotate)
+                       retention_days=args.retention_days, annotate=not args.no_annotate, ray=args.ray)
     print(f"avemotion web app on http://{args.host}:{args.port}/ (API docs at /docs; data in {cfg.data_dir})",
           file=sys.stderr)
     serve(args.host, args.port, cfg)
@@ -372,6 +372,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"written: {out / 'metrics.json'}, {out / 'confusion.png'}", file=sys.stderr)
         return 0
     items = read_corpora(args.data, "speech", args.corpus)
+    if not args.onnx:
+        from .errors import require
+
+        require("torch", "train", "these speech protocols retrain the model, which")
     if args.onnx:
         from .evaluation.speech import evaluate_model
 
@@ -423,6 +427,9 @@ def print_robustness(report: dict) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .datasets import read_corpora
+    from .errors import require
+
+    require("torch", "train", "avemotion train")
 
     if args.task == "face":
         from .training.face import FaceConfig, train_and_export_face
@@ -539,6 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-upload-mb", type=float, default=200.0, help="largest upload accepted (default 200)")
     sv.add_argument("--retention-days", type=float, default=7.0, help="delete finished jobs after this long")
     sv.add_argument("--no-annotate", action="store_true", help="skip annotated.mp4")
+    sv.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                    help="run jobs on Ray (pip install 'avemotion[ray]'): alone, a local runtime; with an address "
+                         "(auto, ray://host:10001) a cluster whose nodes all see --data-dir; --workers jobs at once")
     sv.set_defaults(func=cmd_serve)
 
     ev = sub.add_parser("evaluate", help="speaker-independent (speech) or test-split (face) evaluation")

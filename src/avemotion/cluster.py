@@ -109,3 +109,42 @@ def _outcome(ray, ref, f: Path, target: Path):
         reason = " ".join(str(exc).split())[:160]
         log.debug("ray task for %s failed", f, exc_info=True)
         return record_error(f, target, AvemotionError(f"the Ray task failed after {MAX_RETRIES} retries ({reason})", f))
+
+
+# ---------------------------------------------------------------------------------------------
+# The server's jobs (``avemotion serve --ray ADDRESS``)
+
+
+def run_job(upload: str, out: str, options: dict, filename: str, annotate: bool) -> tuple[str, str | None]:
+    """The Ray task behind one server job: analyse the upload, write its outputs.
+
+    Returns ``("done", label)`` or ``("failed", one-line reason)``; the job table stays with the
+    server, which sees ``out`` (a shared filesystem on a cluster).
+    """
+    import shutil
+
+    from .batch import as_error
+    from .report.outputs import write_outputs
+
+    try:
+        analyzer = _analyzer(json.dumps(options, sort_keys=True))
+        result = analyzer.analyze(Path(upload))
+        result.path = filename  # the user's name, not the stored one
+        target = Path(out)
+        if target.exists():
+            shutil.rmtree(target)
+        write_outputs(result, target, annotate=annotate, media=upload)
+        return "done", result.label
+    except Exception as exc:  # noqa: BLE001 (the job fails, the worker lives)
+        return "failed", as_error(exc, Path(filename)).reason
+
+
+def run_job_on_ray(upload: Path, out: Path, options: dict, filename: str, annotate: bool,
+                   address: bool | str = True) -> tuple[str, str | None]:
+    """Run :func:`run_job` as a Ray task (retried if its worker dies) and wait for it."""
+    ray = connect(address)
+    task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(run_job)
+    try:
+        return ray.get(task.remote(str(upload), str(out), options, filename, annotate))
+    except ray.exceptions.RayError as exc:
+        return "failed", f"the Ray task failed after {MAX_RETRIES} retries ({' '.join(str(exc).split())[:160]})"

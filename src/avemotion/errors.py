@@ -59,4 +59,5 @@ def require(module: str, extra: str, feature: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingExtraError(f"{feature} needs {module.split('.')[0]}: pip install 'avemotion[{extra}]'") from None
+        package = {"sklearn": "scikit-learn"}.get(module.split(".")[0], module.split(".")[0])
+        raise MissingExtraError(f"{feature} needs {package}: pip install 'avemotion[{extra}]'") from None

@@ -236,6 +236,11 @@ def prefetch(items: Iterator, size: int = 8) -> Iterator:
                 pass
 
 
+#: A video's sampled frames are kept for annotated.mp4 while they take at most this many bytes
+#: (about 90 frames of 960x540: an 18-s clip at 5 frames/s); longer videos are decoded again.
+KEEP_FRAMES_BYTES = 150_000_000
+
+
 class VideoAnalyzer:
     """Load the face and speech models once; :meth:`analyze` any video, audio file or image."""
 
@@ -263,13 +268,16 @@ class VideoAnalyzer:
 
     # -- the two lanes -------------------------------------------------------------------------
 
-    def _face_pass(self, path: Path, info: MediaInfo, progress=None) -> tuple[list[FrameResult], IoUTracker]:
+    def _face_pass(self, path: Path, info: MediaInfo, progress=None) -> tuple[list[FrameResult], IoUTracker, list | None]:
+        """Faces of the sampled frames, tracked and smoothed; and the frames themselves while few."""
         c = self.config
         tracker = IoUTracker(max_gap=max(1.0, 2.5 / c.fps))
         frames: list[FrameResult] = []
         if not info.has_video:
-            return frames, tracker
+            return frames, tracker, None
         batch: list = []
+        kept: list | None = []  # the sampled frames, for annotated.mp4, while they are few
+        budget = KEEP_FRAMES_BYTES
 
         def flush() -> None:
             for fr, faces in zip(batch, self.faces.analyze_batch([f.image for f in batch]), strict=True):
@@ -283,11 +291,17 @@ class VideoAnalyzer:
 
         for frame in prefetch(iter_frames(path, fps=c.fps, max_side=c.max_side)):
             batch.append(frame)
+            if kept is not None:
+                budget -= frame.image.nbytes
+                if budget >= 0:
+                    kept.append((frame.time, frame.image))
+                else:
+                    kept = None
             if len(batch) == 4:
                 flush()
         flush()
         self._smooth_tracks(frames, tracker)
-        return frames, tracker
+        return frames, tracker, kept
 
     def _smooth_tracks(self, frames: list[FrameResult], tracker: IoUTracker) -> None:
         """Replace every face's distribution by its track's smoothed one (:func:`smooth_over_time`)."""
@@ -326,7 +340,7 @@ class VideoAnalyzer:
         p = Path(path)
         info = probe(p)
         t0 = time.perf_counter()
-        frames, tracker = self._face_pass(p, info, progress)
+        frames, tracker, kept = self._face_pass(p, info, progress)
         t1 = time.perf_counter()
         speech = self._voice_pass(p, info)
         t2 = time.perf_counter()
@@ -353,7 +367,7 @@ class VideoAnalyzer:
             "face": "missing" if not info.has_video else ("ok" if main else "no face"),
             "voice": "missing" if speech is None else ("ok" if speech.has_speech else "no speech"),
         }
-        return AnalysisResult(
+        result = AnalysisResult(
             path=str(p), media=asdict(info), duration=round(duration, 3),
             summary={"fused": fused, "face": face_summary, "voice": voice_summary}, status=status,
             timeline=timeline, tracks=tracks, main_track=main.id if main else None, frames=frames,
@@ -365,6 +379,10 @@ class VideoAnalyzer:
             timings={"faces_s": round(t1 - t0, 3), "voice_s": round(t2 - t1, 3),
                      "total_s": round(time.perf_counter() - t0, 3)},
         )
+        # Not a field (never in result.json): the analysed frames of a short video, so that
+        # annotated.mp4 is drawn without decoding the file a second time.
+        result.sampled_frames = kept
+        return result
 
     def _timeline(self, duration: float, frames: list[FrameResult], main: int | None, speech, info: MediaInfo) -> list[Window]:
         c = self.config

@@ -55,6 +55,7 @@ class ServerConfig:
     max_upload_mb: float = 200.0
     retention_days: float = 7.0
     annotate: bool = True
+    ray: str | None = None  # run jobs on Ray: "local", "auto", "ray://host:10001" (avemotion.cluster)
 
     def __post_init__(self) -> None:
         from .errors import OptionError, check_number
@@ -139,6 +140,10 @@ class Jobs:
             return self._analyzer
 
     def start(self) -> None:
+        if self.config.ray:
+            from .cluster import connect
+
+            connect(self.config.ray)
         self.recover()
         self.clean()
         for i in range(max(1, self.config.workers)):
@@ -179,6 +184,9 @@ class Jobs:
             self.store.update(job_id, status="running", started=time.time(), progress=0.0)
             try:
                 options = json.loads(job["options"] or "{}")
+                if self.config.ray:
+                    self._run_on_ray(job_id, job, options)
+                    continue
                 va = self.analyzer.sharing(AnalyzeConfig(**options))
                 last = [0.0]
 
@@ -203,6 +211,24 @@ class Jobs:
                 log.exception("job %s failed", job_id)
                 self.store.update(job_id, status="failed", finished=time.time(),
                                   error=f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
+
+    def _run_on_ray(self, job_id: str, job: dict, options: dict) -> None:
+        """One job as a Ray task (``serve --ray``); the table, uploads and results stay here.
+
+        The task cannot report progress while it runs: the job goes from 0 to done.
+        """
+        from dataclasses import asdict
+
+        from .cluster import run_job_on_ray
+        from .pipeline import AnalyzeConfig
+
+        full = asdict(AnalyzeConfig(**options))  # checked here, as a local job would be
+        status, text = run_job_on_ray(self.uploads / job["upload"], self.result_dir(job_id), full, job["filename"],
+                                      self.config.annotate, self.config.ray)
+        if status == "done":
+            self.store.update(job_id, status="done", progress=1.0, finished=time.time(), label=text, error=None)
+        else:
+            self.store.update(job_id, status="failed", finished=time.time(), error=text)
 
     def clean(self) -> int:
         """Delete finished jobs older than the retention period, with their files."""

@@ -156,8 +156,12 @@ def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLi
     with av.open(str(path), "w", format="mp4") as out:
         vs = None
         audio = _AudioTrack(media, out) if result.media.get("has_audio") else None
-        for i, frame in enumerate(iter_frames(media, fps=cfg["fps"], max_side=cfg.get("max_side"))):
-            img = _at_most(draw_faces(frame.image, by_time.get(round(frame.time, 3), [])), ANNOTATED_MAX_SIDE)
+        # the analysed frames when the analysis kept them (short videos), else decoded again
+        kept = getattr(result, "sampled_frames", None)
+        frames = kept if kept is not None else ((f.time, f.image) for f in
+                                                iter_frames(media, fps=cfg["fps"], max_side=cfg.get("max_side")))
+        for i, (t, image) in enumerate(frames):
+            img = _at_most(draw_faces(image, by_time.get(round(t, 3), [])), ANNOTATED_MAX_SIDE)
             if img.shape[0] < 16 or img.shape[1] < 16:  # the encoder needs a few pixels: pad tiny images
                 import cv2
 
@@ -172,7 +176,7 @@ def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLi
             vf.pts = i
             out.mux(vs.encode(vf))
             if audio is not None:
-                audio.until(frame.time)
+                audio.until(t)
         if vs is not None:
             out.mux(vs.encode(None))
         if audio is not None:
