@@ -336,3 +336,20 @@ def test_batch_outputs_never_collide_and_options_count(tmp_path):
     other = avemotion.AnalyzeConfig(fps=2.0)
     redone = list(avemotion.analyze_many([tmp_path / "in"], out=tmp_path / "out", config=other, annotate=False))
     assert [i.status for i in redone] == ["ok"] * 4
+
+
+def test_a_file_name_that_is_not_utf8_is_analysed(tmp_path, capsys):
+    import os
+    import shutil
+
+    if sys.platform == "darwin":
+        pytest.skip("macOS file systems refuse names that are not UTF-8")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9.mp4")  # Latin-1 bytes: a surrogate escape in Python
+    shutil.copy(write_video(tmp_path / "v.mp4", 1.0), folder / name)
+    code, _, err = run(capsys, "analyze", folder, "--out", tmp_path / "out")
+    assert code == 0, err
+    made = next((tmp_path / "out").iterdir())
+    assert {p.name for p in made.iterdir()} >= {"result.json", "timeline.png", "report.html", "timeline.csv"}
+    assert json.loads((made / "result.json").read_text(encoding="utf-8"))["path"].endswith(name)

@@ -153,7 +153,7 @@ def analyze_many(paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike
     :class:`~avemotion.pipeline.AnalyzeConfig` (default options if None); ``analyzer`` an existing
     :class:`~avemotion.pipeline.VideoAnalyzer` to reuse (its models stay loaded). ``force`` redoes
     files finished earlier. ``out_dirs`` overrides the folder of given files. ``outputs``: which
-    files to write (:data:`~avemotion.report.outputs.OUTPUT_KINDS`; default all, ``annotate=False``
+    files to write (:data:`~avemotion.report.outputs.OUTPUTS`; default all, ``annotate=False``
     drops annotated.mp4); a file finished earlier with other outputs is done again.
 
     ``ray``: run one Ray task per file instead (the ``ray`` extra; :mod:`avemotion.cluster`):

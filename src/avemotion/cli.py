@@ -516,9 +516,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="find small faces too: BlazeFace also scans frame quarters (about 5x the detection time)")
     an.add_argument("--face-smoothing", type=float, default=defaults.face_smoothing, metavar="SECONDS",
                     help="sigma of the centred smoothing of each face track over time (default %(default)s; 0: off)")
+    from .report.outputs import OUTPUTS, default_outputs
+
     an.add_argument("--outputs", metavar="LIST", default=None,
-                    help="files to write, comma-separated from json,csv,png,mp4,html (default: all; result.json "
-                         "is always written)")
+                    help=f"files to write, comma-separated from {','.join(OUTPUTS)} (default: "
+                         f"{','.join(default_outputs())}; result.json is always written)")
     an.add_argument("--no-annotate", action="store_true", help="skip annotated.mp4 (the slowest output)")
     an.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                     help="one Ray task per file (pip install 'avemotion[ray]'): alone, a local Ray runtime; "

@@ -332,10 +332,27 @@ def create_app(config: ServerConfig | None = None):
         return {"status": "ok", "version": __version__, "workers": config.workers, "queued": jobs.queue.qsize(),
                 "max_upload_mb": config.max_upload_mb}
 
+    from .pipeline import AnalyzeConfig
+
+    defaults = AnalyzeConfig()
+
+    @app.get("/v1/options")
+    def options() -> dict:
+        """The analysis options, their defaults and choices, from the registries the CLI reads too."""
+        from .face.detect import DETECTORS
+        from .fusion import FUSION_RULES
+        from .report.outputs import OUTPUTS, default_outputs
+
+        return {"fps": defaults.fps, "window": defaults.window, "fusion": defaults.fusion,
+                "fusion_rules": list(FUSION_RULES), "weights": dict(defaults.weights),
+                "detector": defaults.detector, "detectors": list(DETECTORS),
+                "outputs": {name: {"file": o.filename, "help": o.help, "default": name in default_outputs()}
+                            for name, o in OUTPUTS.items()}}
+
     @app.post("/v1/analyze", status_code=202)
     async def submit(request: Request, file: UploadFile = File(..., description="a video, audio file or image"),
-                     fps: float = Form(5.0), window: float = Form(1.0), fusion: str = Form("confidence"),
-                     weights: str | None = Form(None)) -> JSONResponse:
+                     fps: float = Form(defaults.fps), window: float = Form(defaults.window),
+                     fusion: str = Form(defaults.fusion), weights: str | None = Form(None)) -> JSONResponse:
         from .pipeline import AnalyzeConfig
 
         limit = int(config.max_upload_mb * 1024 * 1024)

@@ -59,6 +59,9 @@ def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.45,
           anchor: str = "left") -> None:
     import cv2
 
+    # OpenCV's Hershey fonts draw ASCII only, and a file name that is not valid UTF-8 (surrogate
+    # escapes) crashes the interpreter inside putText: anything else becomes "?"
+    text = text.encode("ascii", "replace").decode("ascii")
     (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     x = org[0] - tw if anchor == "right" else org[0] - tw // 2 if anchor == "centre" else org[0]
     cv2.putText(img, text, (int(x), int(org[1] + th // 2)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)

@@ -10,21 +10,53 @@ import base64
 import html
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..taxonomy import FACE_EMOTIONS, top_label
 
-OUTPUTS = ("result.json", "timeline.csv", "timeline.png", "annotated.mp4", "report.html")
-#: ``--outputs`` names and their files. result.json is always written: it records what was made
-#: and marks the folder complete.
-OUTPUT_KINDS: dict[str, str] = {"json": "result.json", "csv": "timeline.csv", "png": "timeline.png",
-                                "mp4": "annotated.mp4", "html": "report.html"}
-DEFAULT_OUTPUTS: tuple[str, ...] = ("json", "csv", "png", "mp4", "html")
 #: annotated.mp4 is drawn at most this many pixels on its longer side (720p).
 ANNOTATED_MAX_SIDE = 1280
+
+
+class OutputSkipped(Exception):
+    """Raised by an output writer that cannot make its file for this result (the reason is recorded)."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """One kind of output file: its ``--outputs`` name, its file name, and the function writing it.
+
+    ``write(result, path, context)`` writes the file at ``path`` (a temporary name, moved into
+    place afterwards); ``context`` holds ``out`` (the folder) and ``media`` (the analysed file).
+    It raises :class:`OutputSkipped` when the result has nothing for it (annotated.mp4 of an audio
+    file). Outputs are written in registration order, result.json always and last.
+    """
+
+    name: str
+    filename: str
+    write: Callable[[object, Path, dict], object]
+    help: str = ""
+    default: bool = True
+
+
+#: The registry of output kinds, in the order they are written (report.html embeds the PNG and
+#: the video, so it comes after them). :func:`register_output` adds one: the CLI's ``--outputs``,
+#: the server's ``/v1/options`` and batches read this.
+OUTPUTS: dict[str, Output] = {}
+
+
+def register_output(output: Output) -> Output:
+    """Add an output kind (or replace one of the same name)."""
+    OUTPUTS[output.name] = output
+    return output
+
+
+def default_outputs() -> tuple[str, ...]:
+    return tuple(name for name, o in OUTPUTS.items() if o.default or name == "json")
 
 
 def parse_outputs(text: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -32,12 +64,12 @@ def parse_outputs(text: str | Sequence[str] | None) -> tuple[str, ...]:
     from ..errors import OptionError
 
     if text is None:
-        return DEFAULT_OUTPUTS
+        return default_outputs()
     names = [n.strip().lower() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
-    unknown = [n for n in names if n not in OUTPUT_KINDS]
+    unknown = [n for n in names if n not in OUTPUTS]
     if unknown:
-        raise OptionError(f"unknown output {unknown[0]!r}; choose from {','.join(OUTPUT_KINDS)}")
-    return tuple(k for k in OUTPUT_KINDS if k in names or k == "json")
+        raise OptionError(f"unknown output {unknown[0]!r}; choose from {','.join(OUTPUTS)}")
+    return tuple(k for k in OUTPUTS if k in names or k == "json")
 
 
 def _atomic(path: Path, write) -> Path:
@@ -61,7 +93,7 @@ def remove_partial(out: Path) -> int:
 
 
 def write_json(data: dict, path: Path) -> Path:
-    return _atomic(path, lambda t: t.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8"))
+    return _atomic(path, lambda t: t.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8", errors="backslashreplace"))
 
 
 def write_csv(rows: list[dict], path: str | os.PathLike[str]) -> Path:
@@ -69,7 +101,7 @@ def write_csv(rows: list[dict], path: str | os.PathLike[str]) -> Path:
     import csv
 
     columns = list(rows[0]) if rows else ["start", "end"]
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
@@ -80,7 +112,7 @@ def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | No
                   media: str | os.PathLike[str] | None = None, outputs: Sequence[str] | None = None) -> dict[str, Path]:
     """Write the asked-for outputs of ``result`` (an AnalysisResult) into ``out``; result.json last.
 
-    ``outputs``: kinds from :data:`OUTPUT_KINDS` (default all); ``annotate=False`` drops mp4.
+    ``outputs``: names from :data:`OUTPUTS` (default: every default one); ``annotate=False`` drops mp4.
     ``media`` is the file to draw annotated.mp4 from when it is not at ``result.path`` (the
     server stores uploads under generated names).
     """
@@ -88,22 +120,16 @@ def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | No
     if not annotate:
         kinds.discard("mp4")
     out.mkdir(parents=True, exist_ok=True)
-    files = {}
-    if "csv" in kinds:
-        files["timeline.csv"] = _atomic(out / "timeline.csv", lambda t: write_csv(result.timeline_rows(), t))
-    if "png" in kinds:
-        files["timeline.png"] = _atomic(out / "timeline.png", lambda t: plot_timeline(result, t))
-    skipped = {}
-    if "mp4" in kinds and result.frames and result.media.get("kind") in ("video", "image"):
-        import av
-
+    context = {"out": out, "media": media}
+    files, skipped = {}, {}
+    for name, output in OUTPUTS.items():
+        if name not in kinds or name == "json":
+            continue
         try:
-            files["annotated.mp4"] = _atomic(out / "annotated.mp4", lambda t: annotated_video(result, t, media))
-        except (av.FFmpegError, ValueError, IndexError) as exc:  # an odd frame must not cost the other outputs
-            skipped["annotated.mp4"] = f"could not be encoded ({type(exc).__name__}: {str(exc)[:120]})"
-    if "html" in kinds:
-        files["report.html"] = _atomic(out / "report.html",
-                                       lambda t: t.write_text(report_html(result, out), encoding="utf-8"))
+            files[output.filename] = _atomic(out / output.filename, lambda t, o=output: o.write(result, t, context))
+        except OutputSkipped as exc:
+            if str(exc):
+                skipped[output.filename] = str(exc)
     data = result.to_dict()
     if source:
         data["source"] = source
@@ -350,3 +376,28 @@ def _cell(lane) -> str:
         return f"<span class=na>{html.escape(lane.status)}</span>"
     lab = top_label(lane.probabilities)
     return f"{html.escape(lab)} {lane.probabilities[lab]:.2f}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The built-in outputs
+
+
+def _annotated(result, path: Path, context: dict) -> None:
+    if not result.frames or result.media.get("kind") not in ("video", "image"):
+        raise OutputSkipped("")  # nothing to draw on: not worth a note
+    import av
+
+    try:
+        annotated_video(result, path, context.get("media"))
+    except (av.FFmpegError, ValueError, IndexError) as exc:  # an odd frame must not cost the other outputs
+        raise OutputSkipped(f"could not be encoded ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+register_output(Output("json", "result.json", lambda r, p, c: None,
+                       "the whole analysis, schema avemotion.analysis (always written, last)"))
+register_output(Output("csv", "timeline.csv", lambda r, p, c: write_csv(r.timeline_rows(), p),
+                       "a row per window, a column per emotion per lane"))
+register_output(Output("png", "timeline.png", lambda r, p, c: plot_timeline(r, p), "the timeline as a figure"))
+register_output(Output("mp4", "annotated.mp4", _annotated, "the analysed frames with faces and labels, audio kept"))
+register_output(Output("html", "report.html", lambda r, p, c: Path(p).write_text(
+    report_html(r, c["out"]), encoding="utf-8", errors="backslashreplace"), "one self-contained page"))

@@ -1,0 +1,50 @@
+"""Extending avemotion from one file: a toy output format and a toy fusion rule, registered here alone,
+show up in `avemotion analyze --help`, the server's /v1/options and the outputs of a run."""
+
+import json
+
+import pytest
+
+from avemotion import fusion
+from avemotion.report import outputs
+
+from .test_analyze import write_video
+
+
+@pytest.fixture
+def toys(monkeypatch):
+    """A 'labels' output (one line per window: its fused label) and a 'face_first' fusion rule."""
+    monkeypatch.setattr(outputs, "OUTPUTS", dict(outputs.OUTPUTS))
+    monkeypatch.setitem(fusion.FUSION_RULES, "face_first",
+                        lambda inputs, config=None: dict(inputs["face"].probabilities) if inputs["face"].probabilities
+                        else fusion.weighted_average(inputs, config))
+
+    def write_labels(result, path, context):
+        path.write_text("".join(f"{w.start:g}\t{w.label or '-'}\n" for w in result.timeline), encoding="utf-8")
+
+    outputs.register_output(outputs.Output("labels", "labels.tsv", write_labels, "the fused label of each window"))
+
+
+def test_a_toy_output_and_fusion_rule_appear_everywhere(toys, tmp_path, capsys):
+    from avemotion.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "labels" in help_text and "face_first" in help_text
+
+    clip = write_video(tmp_path / "v.mp4", 2.0)
+    assert main(["analyze", str(clip), "--out", str(tmp_path / "o"), "--fusion", "face_first"]) == 0
+    made = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert "labels.tsv" in made["outputs"] and made["config"]["fusion"] == "face_first"
+    assert len((tmp_path / "o" / "labels.tsv").read_text().splitlines()) == len(made["timeline"])
+
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from avemotion.server import ServerConfig, create_app
+
+    with TestClient(create_app(ServerConfig(data_dir=tmp_path / "data"))) as client:
+        options = client.get("/v1/options").json()
+    assert "labels" in options["outputs"] and "face_first" in options["fusion_rules"]
+    assert options["fps"] == 5.0 and options["outputs"]["labels"]["file"] == "labels.tsv"
