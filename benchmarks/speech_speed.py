@@ -66,7 +66,7 @@ def main() -> None:
         "machine": machine(),
         "clip": f"{source}, 4.0 s at 16 kHz",
         "model": sa.bundle.name,
-        "features_plus_inference": timed(lambda: sa.predict(y), args.runs),
+        "features_plus_inference": timed(lambda: sa.predict_proba(y), args.runs),
         "vad": timed(lambda: speech_probabilities(y), args.runs),
         "analyze_end_to_end": timed(lambda: sa.analyze(y), args.runs),
     }

@@ -205,6 +205,12 @@ def test_live_websocket_returns_faces(tmp_path):
         assert len(out["faces"]) == 1 and out["label"] and out["state"]
         ws.send_bytes(b"not an image")
         assert "error" in ws.receive_json()
+        ws.send_text("hello")  # a text frame and an empty one: an error message, the connection stays
+        assert "binary" in ws.receive_json()["error"]
+        ws.send_bytes(b"")
+        assert "binary" in ws.receive_json()["error"]
+        ws.send_bytes(jpg)
+        assert len(ws.receive_json()["faces"]) == 1
 
 
 # -- the page in a browser ----------------------------------------------------------------------

@@ -91,8 +91,9 @@ def test_batch_goes_on_past_broken_file(capsys, tmp_path, write_wav):
 @pytest.mark.parametrize("model", MODELS)
 def test_models_load_and_agree_on_shape(model):
     sa = SpeechAnalyzer(model)
-    p = sa.predict(voice_like(2.0))
+    p = sa.predict_proba(voice_like(2.0))
     assert p.shape == (8,) and p.sum() == pytest.approx(1.0, abs=1e-4)
+    assert sa.predict(voice_like(2.0)) == sa.labels[int(p.argmax())]  # predict: a label, as in scikit-learn
 
 
 def test_video_audio_track_is_read():

@@ -60,7 +60,7 @@ def test_train_command_writes_model_and_card(tmp_path, write_wav):
     assert card["task"] == "speech" and card["data"]["speakers"] == 4 and len(card["sha256"]) == 64
     assert card["labels"] == ["angry", "sad"]  # the only classes the tiny corpus has
     sa = SpeechAnalyzer(out / "speech_baseline.onnx", vad=False)
-    p = sa.predict(voice_like(1.0))
+    p = sa.predict_proba(voice_like(1.0))
     assert p.shape == (2,) and sa.labels == ["angry", "sad"]
 
 

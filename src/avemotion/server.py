@@ -426,7 +426,13 @@ def create_app(config: ServerConfig | None = None):
         t0 = time.perf_counter()
         try:
             while True:
-                data = await ws.receive_bytes()
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                data = message.get("bytes")
+                if not data:  # a text frame, or an empty one: say so, keep the connection
+                    await ws.send_json({"error": "send each frame as a binary message holding a JPEG or PNG image"})
+                    continue
                 try:  # decoded off the event loop: a huge frame must not freeze every other client
                     img = await asyncio.to_thread(cv2.imdecode, np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
                 except cv2.error:

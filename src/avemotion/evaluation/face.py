@@ -41,7 +41,7 @@ def evaluate_faces(data: str | Path, model: str, out: Path, tta: bool | None = N
                 y.append(fc.labels.index(it.label))
             except AvemotionError as exc:
                 errors.append({"path": it.path, "error": exc.reason})
-    probs = fc.predict(np.stack(crops))
+    probs = fc.predict_proba(np.stack(crops))
     metrics = score(y, probs.argmax(1).tolist(), fc.labels)
     metrics["accuracy"] = metrics["weighted_accuracy"]
     metrics["expected_calibration_error"] = round(expected_calibration_error(probs, y), 4)

@@ -151,7 +151,7 @@ def evaluate_robustness(images: np.ndarray, labels: np.ndarray, scored: Sequence
             for s in scored:
                 correct = np.zeros(len(idx), bool)
                 if found.any():
-                    pred = classifiers[s.model].predict(np.stack(crops[s.align])).argmax(1)
+                    pred = classifiers[s.model].predict_proba(np.stack(crops[s.align])).argmax(1)
                     correct[found] = pred == labels[idx][found]
                 row[s.name] = round(float(correct.mean()), 4)
             table[cond.name] = row

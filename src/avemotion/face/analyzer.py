@@ -126,7 +126,7 @@ class FaceAnalyzer:
                 dets = [Detection((0, 0, int(w), int(h)), 1.0)]
                 crops.extend(face_crops(img, None, self.margin))
             per_image.append(dets)
-        probs = self.classifier.predict(np.stack(crops)) if crops else np.zeros((0, len(self.labels)))
+        probs = self.classifier.predict_proba(np.stack(crops)) if crops else np.zeros((0, len(self.labels)))
         out, i = [], 0
         for dets in per_image:
             faces = []

@@ -14,7 +14,7 @@ DEFAULT_FACE_MODEL = "face"
 
 
 class FaceClassifier:
-    """Load a face model once; :meth:`predict` takes uint8 crops (N, 48, 48) → (N, classes).
+    """Load a face model once; :meth:`predict_proba` takes uint8 crops (N, 48, 48) → (N, classes).
 
     ``tta`` (default from the model card) averages each face with its mirror image, which the
     shipped model was chosen with.
@@ -29,7 +29,12 @@ class FaceClassifier:
         self.tta = bool(self.bundle.card.get("tta", True)) if tta is None else tta
         self.batch_size = batch_size
 
-    def predict(self, crops: np.ndarray) -> np.ndarray:
+    def predict(self, crops: np.ndarray) -> list[str]:
+        """The most probable label of each crop (scikit-learn's sense of predict)."""
+        return [self.labels[i] for i in self.predict_proba(crops).argmax(axis=1)]
+
+    def predict_proba(self, crops: np.ndarray) -> np.ndarray:
+        """Probabilities over :attr:`labels` for uint8 crops (N, 48, 48) → (N, classes), float32."""
         crops = np.asarray(crops, dtype=np.uint8)
         if crops.ndim == 2:
             crops = crops[None]

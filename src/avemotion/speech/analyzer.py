@@ -123,9 +123,13 @@ class SpeechAnalyzer:
                 feeds[name] = feats[spec["kind"]][None, :]
         return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in feeds.items()}
 
-    def predict(self, y: np.ndarray) -> np.ndarray:
+    def predict_proba(self, y: np.ndarray) -> np.ndarray:
         """Probabilities over :attr:`labels` for one stretch of 16 kHz speech."""
         return np.asarray(self.bundle.run_feeds(self.features(y))[0], dtype=np.float32)
+
+    def predict(self, y: np.ndarray) -> str:
+        """The most probable label for one stretch of 16 kHz speech (scikit-learn's sense of predict)."""
+        return self.labels[int(np.argmax(self.predict_proba(y)))]
 
     def analyze(self, y: np.ndarray, sr: int = SAMPLE_RATE, path: str | None = None) -> SpeechResult:
         """Find speech in a mono signal and classify each segment and the whole."""
@@ -143,7 +147,7 @@ class SpeechAnalyzer:
         segments, weights, probs = [], [], []
         for s, e in pieces:
             seg = y[int(s * SAMPLE_RATE): int(e * SAMPLE_RATE)]
-            p = self.predict(seg)
+            p = self.predict_proba(seg)
             segments.append(SpeechSegment(round(s, 3), round(e, 3), as_dict(p, self.labels)))
             weights.append(e - s)
             probs.append(p)
