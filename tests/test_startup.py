@@ -80,6 +80,9 @@ def test_a_batch_redoes_a_file_asked_for_more_outputs(tmp_path):
     assert again[0].status == "done earlier"
     more = list(analyze_many([clip], tmp_path / "o", outputs=["json", "csv"]))
     assert more[0].status == "ok" and (more[0].out / "timeline.csv").exists()
+    video = list(analyze_many([clip], tmp_path / "o", outputs=["mp4"]))
+    assert (video[0].out / "annotated.mp4").exists()
+    assert video[0].result.sampled_frames is None  # drawn from the kept frames, then let go
 
 
 def test_csv_has_a_row_per_window_and_empty_cells_for_gaps(tmp_path):

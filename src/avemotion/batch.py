@@ -126,8 +126,9 @@ def analyze_one(f: Path, target: Path, analyzer, options: dict, outputs: Sequenc
     if not force and is_done(target, stamp):
         return BatchItem(f, target, "done earlier")
     remove_partial(target)
-    result = analyzer.analyze(f)
+    result = analyzer.analyze(f, keep_frames="mp4" in outputs)
     write_outputs(result, target, source=stamp, outputs=outputs)
+    result.sampled_frames = None  # the video is written: the frames go (a long batch keeps its results)
     (target / "error.json").unlink(missing_ok=True)
     return BatchItem(f, target, "ok", result)
 

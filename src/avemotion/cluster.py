@@ -128,12 +128,13 @@ def run_job(upload: str, out: str, options: dict, filename: str, annotate: bool)
 
     try:
         analyzer = _analyzer(json.dumps(options, sort_keys=True))
-        result = analyzer.analyze(Path(upload))
+        result = analyzer.analyze(Path(upload), keep_frames=annotate)
         result.path = filename  # the user's name, not the stored one
         target = Path(out)
         if target.exists():
             shutil.rmtree(target)
         write_outputs(result, target, annotate=annotate, media=upload)
+        result.sampled_frames = None
         return "done", result.label
     except Exception as exc:  # noqa: BLE001 (the job fails, the worker lives)
         return "failed", as_error(exc, Path(filename)).reason

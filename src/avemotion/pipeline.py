@@ -269,7 +269,8 @@ class VideoAnalyzer:
 
     # -- the two lanes -------------------------------------------------------------------------
 
-    def _face_pass(self, path: Path, info: MediaInfo, progress=None) -> tuple[list[FrameResult], IoUTracker, list | None]:
+    def _face_pass(self, path: Path, info: MediaInfo, progress=None,
+                   keep: bool = False) -> tuple[list[FrameResult], IoUTracker, list | None]:
         """Faces of the sampled frames, tracked and smoothed; and the frames themselves while few."""
         c = self.config
         tracker = IoUTracker(max_gap=max(1.0, 2.5 / c.fps))
@@ -277,7 +278,7 @@ class VideoAnalyzer:
         if not info.has_video:
             return frames, tracker, None
         batch: list = []
-        kept: list | None = []  # the sampled frames, for annotated.mp4, while they are few
+        kept: list | None = [] if keep else None  # the sampled frames, for annotated.mp4, while they are few
         budget = KEEP_FRAMES_BYTES
 
         def flush() -> None:
@@ -336,10 +337,13 @@ class VideoAnalyzer:
 
     # -- the whole file ------------------------------------------------------------------------
 
-    def analyze(self, path: str | os.PathLike[str], progress=None) -> AnalysisResult:
+    def analyze(self, path: str | os.PathLike[str], progress=None, keep_frames: bool = False) -> AnalysisResult:
         """Analyse one file; raises :class:`~avemotion.errors.MediaError` (one line) if unreadable.
 
         ``progress``, if given, is called with the fraction done (0..1) as the work goes on.
+        ``keep_frames`` keeps a short video's sampled frames on the result (``sampled_frames``,
+        never in result.json) so annotated.mp4 is drawn without decoding the file again; whoever
+        asks for them drops them once the video is written.
         """
         c = self.config
         p = Path(path)
@@ -349,7 +353,7 @@ class VideoAnalyzer:
         # FFTs release the GIL, so on two cores a short clip's voice costs almost no wall time.
         with ThreadPoolExecutor(1, thread_name_prefix="avemotion-voice") as pool:
             voice = pool.submit(self._timed_voice_pass, p, info)
-            frames, tracker, kept = self._face_pass(p, info, progress)
+            frames, tracker, kept = self._face_pass(p, info, progress, keep_frames)
             t1 = time.perf_counter()
             speech, voice_s = voice.result()
         if progress is not None:

@@ -196,12 +196,13 @@ class Jobs:
                         self.store.update(job_id, progress=round(x, 3))
 
                 upload = self.uploads / job["upload"]
-                result = va.analyze(upload, progress=progress)
+                result = va.analyze(upload, progress=progress, keep_frames=self.config.annotate)
                 result.path = job["filename"]  # the user's name, not the stored one
                 out = self.result_dir(job_id)
                 if out.exists():
                     shutil.rmtree(out)
                 write_outputs(result, out, annotate=self.config.annotate, media=upload)
+                result.sampled_frames = None
                 self.store.update(job_id, status="done", progress=1.0, finished=time.time(), label=result.label,
                                   error=None)
             except (AvemotionError, ValueError, TypeError) as exc:
