@@ -302,10 +302,10 @@ def test_an_unexpected_failure_is_one_record_and_the_batch_goes_on(tmp_path, wri
 
     real = VA.analyze
 
-    def flaky(self, path, progress=None):
+    def flaky(self, path, progress=None, **options):
         if Path(path).name == "b.wav":
             raise RuntimeError("boom\nsecond line")
-        return real(self, path, progress)
+        return real(self, path, progress, **options)
 
     monkeypatch.setattr(VA, "analyze", flaky)
     src = tmp_path / "in"
