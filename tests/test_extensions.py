@@ -44,7 +44,7 @@ def test_a_toy_output_and_fusion_rule_appear_everywhere(toys, tmp_path, capsys):
 
     from avemotion.server import ServerConfig, create_app
 
-    with TestClient(create_app(ServerConfig(data_dir=tmp_path / "data"))) as client:
+    with TestClient(create_app(ServerConfig(data_dir=tmp_path / "data", allowed_hosts=["testserver"]))) as client:
         options = client.get("/v1/options").json()
     assert "labels" in options["outputs"] and "face_first" in options["fusion_rules"]
     assert options["fps"] == 5.0 and options["outputs"]["labels"]["file"] == "labels.tsv"

@@ -197,7 +197,7 @@ def test_live_websocket_returns_faces(tmp_path):
 
     from avemotion.server import ServerConfig, create_app
 
-    app = create_app(ServerConfig(data_dir=tmp_path / "data"))
+    app = create_app(ServerConfig(data_dir=tmp_path / "data", allowed_hosts=["testserver"]))
     jpg = need(CLIPS / "single_face.jpg").read_bytes()
     with TestClient(app) as client, client.websocket_connect("/v1/live") as ws:
         ws.send_bytes(jpg)
@@ -280,3 +280,50 @@ def test_safe_names():
     assert safe_name("C:\\\\Users\\\\me\\\\clip.mp4") == "clip.mp4"
     assert safe_name("") == "upload" and safe_name("..") == "upload"
     assert "/" not in safe_name("a/b<script>.mp4")
+
+
+# -- who may talk to the server -------------------------------------------------------------------
+
+
+def test_other_sites_and_host_names_are_refused_the_page_works(server, clip):
+    own = server.url
+    with open(clip, "rb") as f:  # a cross-site form post from a page on another site
+        r = httpx.post(f"{own}/v1/analyze", files={"file": ("x.mp4", f)}, headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and "evil.example" in r.json()["detail"]
+    assert httpx.get(f"{own}/v1/jobs", headers={"Origin": "http://evil.example"}).status_code == 403
+    # DNS rebinding: a name of the attacker's that resolves to 127.0.0.1
+    assert httpx.get(f"{own}/v1/jobs", headers={"Host": f"evil.example:{server.port}"}).status_code == 400
+    # the page itself (same origin), and clients that send no Origin, work
+    with open(clip, "rb") as f:
+        r = httpx.post(f"{own}/v1/analyze", files={"file": ("x.mp4", f)}, headers={"Origin": own})
+    assert r.status_code == 202
+    assert httpx.get(f"{own}/", headers={"Host": f"localhost:{server.port}"}).status_code == 200
+    assert submit(own, clip).status_code == 202
+
+
+def test_a_websocket_from_another_site_is_closed(tmp_path):
+    from fastapi.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from avemotion.server import ServerConfig, create_app
+
+    with TestClient(create_app(ServerConfig(data_dir=tmp_path / "data", allowed_hosts=["testserver"]))) as client:
+        with pytest.raises(WebSocketDisconnect):
+            with client.websocket_connect("/v1/live", headers={"Origin": "http://evil.example"}) as ws:
+                ws.receive_json()
+        with client.websocket_connect("/v1/live", headers={"Origin": "http://testserver"}) as ws:
+            ws.send_text("hi")
+            assert "error" in ws.receive_json()
+
+
+def test_a_token_when_one_is_set(tmp_path, clip):
+    s = Server(tmp_path / "data", "--token", "s3cret").start()
+    try:
+        assert httpx.get(f"{s.url}/v1/jobs").status_code == 401
+        assert httpx.get(f"{s.url}/v1/jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.get(f"{s.url}/v1/jobs", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        with httpx.Client(base_url=s.url) as browser:  # opening /?token=... once sets the cookie
+            assert browser.get("/?token=s3cret", follow_redirects=True).status_code == 200
+            assert browser.get("/v1/jobs").status_code == 200
+    finally:
+        s.stop()

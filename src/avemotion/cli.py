@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -332,7 +333,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     check_number("port", args.port, 1, 65535)
     cfg = ServerConfig(data_dir=Path(args.data_dir), workers=args.workers, max_upload_mb=args.max_upload_mb,
-                       retention_days=args.retention_days, annotate=not args.no_annotate, ray=args.ray)
+                       retention_days=args.retention_days, annotate=not args.no_annotate, ray=args.ray,
+                       allowed_hosts=args.allow_host, allowed_origins=args.allow_origin or [],
+                       token=args.token or os.environ.get("AVEMOTION_TOKEN") or None, bind_host=args.host)
     print(f"avemotion web app on http://{args.host}:{args.port}/ (API docs at /docs; data in {cfg.data_dir})",
           file=sys.stderr)
     serve(args.host, args.port, cfg)
@@ -548,6 +551,13 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-upload-mb", type=float, default=200.0, help="largest upload accepted (default 200)")
     sv.add_argument("--retention-days", type=float, default=7.0, help="delete finished jobs after this long")
     sv.add_argument("--no-annotate", action="store_true", help="skip annotated.mp4")
+    sv.add_argument("--allow-host", action="append", metavar="NAME",
+                    help="a Host name to answer to besides localhost (repeatable; default: any when bound to 0.0.0.0)")
+    sv.add_argument("--allow-origin", action="append", metavar="URL",
+                    help="another site whose pages may call the API, e.g. https://app.example (repeatable)")
+    sv.add_argument("--token", default=None,
+                    help="require this token (Authorization: Bearer TOKEN; browsers: open /?token=TOKEN once); "
+                         "also read from $AVEMOTION_TOKEN")
     sv.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                     help="run jobs on Ray (pip install 'avemotion[ray]'): alone, a local runtime; with an address "
                          "(auto, ray://host:10001) a cluster whose nodes all see --data-dir; --workers jobs at once")

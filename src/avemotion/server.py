@@ -56,6 +56,12 @@ class ServerConfig:
     retention_days: float = 7.0
     annotate: bool = True
     ray: str | None = None  # run jobs on Ray: "local", "auto", "ray://host:10001" (avemotion.cluster)
+    # Who may talk to it (see Guard): Host names accepted (None: the loopback names when bound to
+    # loopback, any when bound to all interfaces), other origins whose pages may call it, a token.
+    allowed_hosts: list[str] | None = None
+    allowed_origins: list[str] = field(default_factory=list)
+    token: str | None = None
+    bind_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         from .errors import OptionError, check_number
@@ -64,6 +70,100 @@ class ServerConfig:
             raise OptionError(f"workers must be a whole number from 1 to 64, got {self.workers!r}")
         self.max_upload_mb = check_number("max_upload_mb", self.max_upload_mb, 0.001, 100_000)
         self.retention_days = check_number("retention_days", self.retention_days, 0.0, 36_500)
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may talk to the server
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+class Guard:
+    """ASGI middleware in front of every HTTP request and WebSocket: Host, Origin and an optional token.
+
+    * **Host**: a server bound to loopback answers only to loopback names (``localhost``,
+      ``127.0.0.1``, ``[::1]``) plus ``allowed_hosts``, so a web page on another site cannot reach
+      it by pointing a DNS name at 127.0.0.1 (DNS rebinding). Bound to all interfaces, any Host is
+      accepted unless ``allowed_hosts`` is given. Otherwise: 400.
+    * **Origin**: a request that carries an ``Origin`` (a browser's cross-site form post, fetch or
+      WebSocket) must come from the server's own origin or ``allowed_origins``. Otherwise: 403.
+      Clients without an Origin (curl, scripts) are not browsers and pass.
+    * **Token** (``--token``): every request needs ``Authorization: Bearer TOKEN``, or the cookie
+      that opening ``/?token=TOKEN`` once in a browser sets. Otherwise: 401. Health stays open.
+    """
+
+    def __init__(self, app, config: ServerConfig) -> None:
+        self.app, self.config = app, config
+        bound = config.bind_host.strip("[]")
+        if config.allowed_hosts is not None:
+            self.hosts: set[str] | None = {h.lower().strip("[]") for h in config.allowed_hosts} | {"localhost", "127.0.0.1", "::1"}
+        elif bound in ("0.0.0.0", "::", ""):
+            self.hosts = None
+        else:
+            self.hosts = {n.strip("[]") for n in LOOPBACK_NAMES} | {bound.lower()}
+        self.origins = {o.rstrip("/").lower() for o in config.allowed_origins}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = headers.get("host", "")
+        problem = self._check(scope, headers, host)
+        if problem is None:
+            return await self.app(scope, receive, send)
+        status, message = problem
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+            return
+        body = json.dumps({"detail": message}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _check(self, scope, headers: dict[str, str], host: str) -> tuple[int, str] | None:
+        name = _host_name(host)
+        if self.hosts is not None and name not in self.hosts:
+            return 400, f"this server does not answer to the host name {name!r} (see --allow-host)"
+        origin = headers.get("origin")
+        if origin and origin.lower() != "null":
+            own = {f"http://{host}".lower(), f"https://{host}".lower()}
+            if origin.rstrip("/").lower() not in own | self.origins:
+                return 403, f"requests from pages of {origin} are not allowed (see --allow-origin)"
+        elif origin:  # "null": a sandboxed frame or a file:// page
+            return 403, "requests from an opaque origin are not allowed"
+        token = self.config.token
+        if token and scope.get("path") != "/v1/health":
+            import hmac
+
+            given = headers.get("authorization", "").removeprefix("Bearer ").strip()
+            cookie = _cookie(headers.get("cookie", ""), "avemotion_token")
+            query = _query_token(scope)
+            if not any(hmac.compare_digest(t.encode(), token.encode()) for t in (given, cookie, query) if t):
+                return 401, "this server needs a token: Authorization: Bearer TOKEN, or open /?token=TOKEN once"
+        return None
+
+
+def _host_name(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _cookie(header: str, name: str) -> str:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return ""
+
+
+def _query_token(scope) -> str:
+    from urllib.parse import parse_qs
+
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+    return values[0] if values else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,8 +396,16 @@ def create_app(config: ServerConfig | None = None):
     except ImportError:
         has_swagger = False
 
+    app.add_middleware(Guard, config=config)
+
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
+    def index(token: str | None = None):
+        if token and config.token:  # /?token=TOKEN (checked by Guard): remember it in a cookie, drop it from the URL
+            from fastapi.responses import RedirectResponse
+
+            response = RedirectResponse("/", status_code=303)
+            response.set_cookie("avemotion_token", token, httponly=True, samesite="strict")
+            return response
         return FileResponse(WEB_DIR / "index.html", media_type="text/html")
 
     @app.get("/docs", include_in_schema=False)
