@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from avemotion.errors import MediaError
-from avemotion.media import load_audio, normalize_loudness, probe
+from avemotion.media import iter_frames, load_audio, normalize_loudness, probe
 
 from .conftest import CLIPS, need, voice_like
 
@@ -74,3 +74,39 @@ def test_video_audio_track_and_probe():
 def test_missing_file():
     with pytest.raises(MediaError, match="no such file"):
         load_audio("/nonexistent/x.wav")
+
+
+def _rotated_mp4(path, quarter_turns_clockwise: int = 1):
+    """A 64x32 H.264 MP4 (left half white) whose track header says: show it turned 90° clockwise,
+    as a phone records a portrait video (the matrix is written into 'tkhd' by hand)."""
+    import struct
+
+    import av
+
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=5)
+        vs.width, vs.height, vs.pix_fmt = 64, 32, "yuv420p"
+        for i in range(5):
+            img = np.zeros((32, 64, 3), np.uint8)
+            img[:, :32] = 255
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts = i
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+    data = bytearray(path.read_bytes())
+    at = data.find(b"tkhd")
+    version = data[at + 4]
+    matrix = at + 4 + (52 if version == 1 else 40)
+    one, minus_one = 0x00010000, 0xFFFF0000
+    values = (0, one, 0, minus_one, 0, 0, 32 << 16, 0, 0x40000000)  # 90° clockwise, moved back into view
+    data[matrix:matrix + 36] = struct.pack(">9I", *values)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_portrait_phone_video_is_turned_upright(tmp_path):
+    clip = _rotated_mp4(tmp_path / "portrait.mp4")
+    frame = next(iter_frames(clip, fps=5))
+    assert frame.image.shape[:2] == (64, 32)  # shown as 32 wide, 64 tall
+    top, bottom = frame.image[:32].mean(), frame.image[32:].mean()
+    assert top > 200 and bottom < 50  # the stored left half is on top once turned clockwise

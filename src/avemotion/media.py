@@ -258,10 +258,18 @@ def _fit(w: int, h: int, max_side: int | None) -> tuple[int, int] | None:
 
 
 def _frame_to_bgr(frame, max_side: int | None) -> np.ndarray:
+    """The frame as BGR, shrunk to ``max_side`` and turned upright.
+
+    Phones store a portrait video as landscape frames plus a display matrix saying how to turn
+    them; players apply it, so must we (a face on its side is not found).
+    """
     size = _fit(frame.width, frame.height, max_side)
     if size:
-        return frame.reformat(width=size[0], height=size[1], format="bgr24").to_ndarray()
-    return frame.to_ndarray(format="bgr24")
+        image = frame.reformat(width=size[0], height=size[1], format="bgr24").to_ndarray()
+    else:
+        image = frame.to_ndarray(format="bgr24")
+    turn = int(round((getattr(frame, "rotation", 0) or 0) / 90.0)) % 4  # counterclockwise quarter turns
+    return np.ascontiguousarray(np.rot90(image, turn)) if turn else image
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
