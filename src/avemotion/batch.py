@@ -133,6 +133,24 @@ def analyze_one(f: Path, target: Path, analyzer, options: dict, outputs: Sequenc
     return BatchItem(f, target, "ok", result)
 
 
+def analyze_upload(analyzer, upload: Path, out: Path, filename: str, annotate: bool = True, progress=None):
+    """One server job: analyse a stored upload into a fresh ``out``, shown under the user's ``filename``.
+
+    The step the server's own workers and its Ray tasks (:func:`avemotion.cluster.run_job`) share.
+    """
+    import shutil
+
+    from .report.outputs import write_outputs
+
+    result = analyzer.analyze(upload, progress=progress, keep_frames=annotate)
+    result.path = filename  # the user's name, not the stored one
+    if out.exists():
+        shutil.rmtree(out)
+    write_outputs(result, out, annotate=annotate, media=upload)
+    result.sampled_frames = None
+    return result
+
+
 def record_error(f: Path, target: Path, err: AvemotionError) -> BatchItem:
     """``target/error.json`` with the one-line reason (an unwritable folder is logged, not raised)."""
     from .evaluation import write_json

@@ -121,20 +121,11 @@ def run_job(upload: str, out: str, options: dict, filename: str, annotate: bool)
     Returns ``("done", label)`` or ``("failed", one-line reason)``; the job table stays with the
     server, which sees ``out`` (a shared filesystem on a cluster).
     """
-    import shutil
-
-    from .batch import as_error
-    from .report.outputs import write_outputs
+    from .batch import analyze_upload, as_error
 
     try:
         analyzer = _analyzer(json.dumps(options, sort_keys=True))
-        result = analyzer.analyze(Path(upload), keep_frames=annotate)
-        result.path = filename  # the user's name, not the stored one
-        target = Path(out)
-        if target.exists():
-            shutil.rmtree(target)
-        write_outputs(result, target, annotate=annotate, media=upload)
-        result.sampled_frames = None
+        result = analyze_upload(analyzer, Path(upload), Path(out), filename, annotate)
         return "done", result.label
     except Exception as exc:  # noqa: BLE001 (the job fails, the worker lives)
         return "failed", as_error(exc, Path(filename)).reason

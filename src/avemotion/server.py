@@ -271,7 +271,7 @@ class Jobs:
 
     def _work(self) -> None:
         from .pipeline import AnalyzeConfig
-        from .report.outputs import write_outputs
+        from .batch import analyze_upload
 
         while not self.stopping.is_set():
             try:
@@ -295,14 +295,8 @@ class Jobs:
                         last[0] = x
                         self.store.update(job_id, progress=round(x, 3))
 
-                upload = self.uploads / job["upload"]
-                result = va.analyze(upload, progress=progress, keep_frames=self.config.annotate)
-                result.path = job["filename"]  # the user's name, not the stored one
-                out = self.result_dir(job_id)
-                if out.exists():
-                    shutil.rmtree(out)
-                write_outputs(result, out, annotate=self.config.annotate, media=upload)
-                result.sampled_frames = None
+                result = analyze_upload(va, self.uploads / job["upload"], self.result_dir(job_id), job["filename"],
+                                        self.config.annotate, progress)
                 self.store.update(job_id, status="done", progress=1.0, finished=time.time(), label=result.label,
                                   error=None)
             except (AvemotionError, ValueError, TypeError) as exc:
