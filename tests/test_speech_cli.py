@@ -120,3 +120,35 @@ def test_missing_model_is_one_line(capsys, write_wav):
     p = write_wav("a.wav", voice_like(1.0))
     code, _, err = run(capsys, "speech", "--model", "no_such_model", str(p))
     assert code == 2 and "no model 'no_such_model'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_long_recording_streams_to_the_same_result(tmp_path, monkeypatch):
+    """Past STREAM_AFTER_S a file is analysed in blocks (bounded memory): same segments and
+    probabilities as decoding it whole, here on 48 kHz stereo speech with pauses."""
+    import soundfile as sf
+    import soxr
+
+    from avemotion.speech import analyzer as speech_analyzer
+
+    from avemotion.media import load_audio
+
+    clips = sorted(need(RAVDESS).glob("Actor_0[45]/*.flac"))[::9][:8]
+    y = np.concatenate([np.concatenate([load_audio(c, normalize=False), np.zeros(16000, np.float32)]) for c in clips])
+    y48 = soxr.resample(y, 16000, 48000)
+    wav = tmp_path / "long.wav"
+    sf.write(wav, np.stack([y48, 0.5 * y48], axis=1), 48000)
+    sa = SpeechAnalyzer(vad=True)
+    whole = sa.analyze_file(wav)
+    monkeypatch.setattr(speech_analyzer, "STREAM_AFTER_S", 1.0)
+    monkeypatch.setattr(speech_analyzer, "audio_blocks", _small_blocks)
+    streamed = sa.analyze_file(wav)
+    assert len(whole.segments) >= 6 and streamed.duration == pytest.approx(whole.duration, abs=1e-3)
+    assert [(s.start, s.end) for s in streamed.segments] == [(s.start, s.end) for s in whole.segments]
+    for a, b in zip(streamed.segments, whole.segments, strict=True):
+        assert max(abs(a.probabilities[k] - b.probabilities[k]) for k in a.probabilities) < 1e-4
+
+
+def _small_blocks(path):
+    from avemotion.media import audio_blocks
+
+    return audio_blocks(path, seconds=3.3)  # blocks that cut through speech and VAD frames alike

@@ -174,21 +174,88 @@ def normalize_loudness(y: np.ndarray, target_dbfs: float = -23.0, gate_dbfs: flo
     gate is returned unchanged. The gain is capped so that no sample clips.
     """
     y = np.asarray(y, dtype=np.float32)
-    block = 800  # 50 ms at 16 kHz; fine at other rates too, it only sets the gate resolution
-    n = y.size // block
-    if n == 0:
-        blocks = y[None, :]
-    else:
-        blocks = y[: n * block].reshape(n, block)
-    power = np.mean(blocks.astype(np.float64) ** 2, axis=1)
-    active = power[power > 10 ** (gate_dbfs / 10)]
+    gain = loudness_gain(block_powers(y), float(np.max(np.abs(y))) if y.size else 0.0, target_dbfs, gate_dbfs)
+    return y if gain == 1.0 else (y * gain).astype(np.float32)
+
+
+LOUDNESS_BLOCK = 800  # 50 ms at 16 kHz; fine at other rates too, it only sets the gate resolution
+
+
+def block_powers(y: np.ndarray) -> np.ndarray:
+    """Mean power of each whole 50-ms block of ``y`` (the whole signal if shorter than one)."""
+    if y.size == 0:
+        return np.zeros(0)
+    n = y.size // LOUDNESS_BLOCK
+    blocks = y[None, :] if n == 0 else y[: n * LOUDNESS_BLOCK].reshape(n, LOUDNESS_BLOCK)
+    return np.einsum("ij,ij->i", blocks, blocks, dtype=np.float64) / blocks.shape[1]
+
+
+def loudness_gain(powers: np.ndarray, peak: float, target_dbfs: float = -23.0, gate_dbfs: float = -60.0) -> float:
+    """The gain :func:`normalize_loudness` applies, from the blocks' powers and the signal's peak
+    (so a long file can be measured block by block, never whole)."""
+    active = powers[powers > 10 ** (gate_dbfs / 10)]
     if active.size == 0:
-        return y
-    level = 10 * np.log10(active.mean())
-    gain = 10 ** ((target_dbfs - level) / 20)
-    peak = float(np.max(np.abs(y))) or 1.0
-    gain = min(gain, 0.99 / peak)
-    return (y * gain).astype(np.float32)
+        return 1.0
+    gain = 10 ** ((target_dbfs - 10 * np.log10(active.mean())) / 20)
+    return float(min(gain, 0.99 / (peak or 1.0)))
+
+
+def audio_blocks(path: str | os.PathLike[str], seconds: float = 60.0, sr: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
+    """The audio track as consecutive mono float32 blocks at ``sr`` Hz, about ``seconds`` long,
+    decoded and resampled as it streams: memory does not grow with the file's duration."""
+    p = check_file(path)
+    size = max(1, int(seconds * sr))
+    pending: list[np.ndarray] = []
+    held = 0
+    for piece in _audio_pieces(p, sr):
+        pending.append(piece)
+        held += piece.size
+        while held >= size:
+            joined = np.concatenate(pending)
+            yield joined[:size]
+            pending, held = [joined[size:]], joined.size - size
+    if held:
+        yield np.concatenate(pending)
+
+
+def _audio_pieces(p: Path, sr: int) -> Iterator[np.ndarray]:
+    """Mono float32 pieces at ``sr``, straight from the decoder (soundfile where it reads the file)."""
+    if p.suffix.lower() in {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}:
+        import soundfile as sf
+
+        try:
+            f = sf.SoundFile(str(p))
+        except (sf.LibsndfileError, RuntimeError, TypeError):
+            f = None
+        if f is not None:
+            import soxr
+
+            with f:
+                stream = None if f.samplerate == sr else soxr.ResampleStream(f.samplerate, sr, 1, dtype="float32",
+                                                                              quality="HQ")
+                while True:
+                    data = f.read(frames=f.samplerate * 10, dtype="float32", always_2d=True)
+                    last = data.shape[0] < f.samplerate * 10
+                    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+                    out = mono if stream is None else stream.resample_chunk(mono, last=last)
+                    if out.size:
+                        yield np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+                    if last:
+                        return
+    import av
+
+    with _open(p) as container:
+        if not container.streams.audio:
+            raise MediaError("has no audio track", p)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+        try:
+            for frame in container.decode(container.streams.audio[0]):
+                for out in resampler.resample(frame):
+                    yield np.nan_to_num(out.to_ndarray().reshape(-1))
+        except av.FFmpegError as exc:
+            raise MediaError(f"audio track cannot be decoded ({_short(exc)})", p) from None
+        for out in resampler.resample(None):
+            yield np.nan_to_num(out.to_ndarray().reshape(-1))
 
 
 @dataclass(frozen=True)

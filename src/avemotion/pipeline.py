@@ -37,7 +37,7 @@ from .errors import MediaError
 from .face.detect import DEFAULT_MIN_SCORE
 from .face.track import IoUTracker, smooth_over_time
 from .fusion import FUSION_RULES, FusionConfig, ModalityInput
-from .media import MediaInfo, iter_frames, load_audio, probe
+from .media import MediaInfo, iter_frames, probe
 from .taxonomy import FACE_EMOTIONS, as_dict, top_label
 
 SCHEMA_VERSION = "1.0"
@@ -329,11 +329,10 @@ class VideoAnalyzer:
     def _voice_pass(self, path: Path, info: MediaInfo):
         if not info.has_audio:
             return None
-        try:
-            y = load_audio(path)
+        try:  # a long track is streamed (SpeechAnalyzer.analyze_file): memory does not grow with it
+            return self.speech.analyze_file(path)
         except MediaError:
             return None  # an audio track that holds nothing readable counts as missing
-        return self.speech.analyze(y, path=str(path))
 
     # -- the whole file ------------------------------------------------------------------------
 

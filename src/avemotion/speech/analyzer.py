@@ -23,10 +23,10 @@ import numpy as np
 
 from ..bundles import ModelBundle
 from ..errors import AvemotionError
-from ..media import SAMPLE_RATE, load_audio
+from ..media import SAMPLE_RATE, audio_blocks, block_powers, load_audio, loudness_gain, probe
 from ..taxonomy import as_dict, top_label
 from .features import LogMelConfig, speech_inputs
-from .vad import VADConfig, speech_probabilities, speech_segments
+from .vad import VADConfig, VADStream, segments_of, speech_probabilities, speech_segments
 
 DEFAULT_MODEL = "speech"
 MIN_FRAMES = 64  # shorter log-mels are tiled to this (as training tiles short clips)
@@ -144,9 +144,13 @@ class SpeechAnalyzer:
         else:
             spans = [(0.0, duration)] if np.any(np.abs(y) > 1e-4) else []
         pieces = [p for s, e in spans for p in _split(s, e, self.max_segment)]
+        cut = ((s, e, y[int(s * SAMPLE_RATE): int(e * SAMPLE_RATE)]) for s, e in pieces)
+        return self._result(path, duration, cut)
+
+    def _result(self, path: str | None, duration: float, pieces) -> SpeechResult:
+        """Classify each ``(start, end, signal)`` piece; the whole is their duration-weighted mean."""
         segments, weights, probs = [], [], []
-        for s, e in pieces:
-            seg = y[int(s * SAMPLE_RATE): int(e * SAMPLE_RATE)]
+        for s, e, seg in pieces:
             p = self.predict_proba(seg)
             segments.append(SpeechSegment(round(s, 3), round(e, 3), as_dict(p, self.labels)))
             weights.append(e - s)
@@ -161,9 +165,71 @@ class SpeechAnalyzer:
     # -- files ---------------------------------------------------------------------------------
 
     def analyze_file(self, path: str | os.PathLike[str]) -> SpeechResult:
-        """Decode any audio file or a video's audio track and analyse it."""
+        """Decode any audio file or a video's audio track and analyse it.
+
+        A file longer than :data:`STREAM_AFTER_S` is streamed instead of decoded whole
+        (:meth:`_analyze_stream`): the same steps, with memory that does not grow with its length.
+        """
+        info = probe(path)
+        if self.vad and info.duration and info.duration > STREAM_AFTER_S:
+            return self._analyze_stream(Path(path))
         y = load_audio(path)
         return self.analyze(y, SAMPLE_RATE, str(Path(path)))
+
+    def _analyze_stream(self, path: Path) -> SpeechResult:
+        """:meth:`analyze` of a long file in three passes over its decoded audio, a block at a time:
+        its loudness (the normalising gain), voice activity, then the speech segments' emotion."""
+        powers, peak, n = [], 0.0, 0
+        for block in audio_blocks(path):
+            powers.append(block_powers(block))
+            peak = max(peak, float(np.max(np.abs(block))))
+            n += block.size
+        if n == 0:
+            from ..errors import MediaError
+
+            raise MediaError("audio track holds no samples (zero length)", path)
+        gain = loudness_gain(np.concatenate(powers), peak)
+        duration = n / SAMPLE_RATE
+
+        def probabilities(scale: float) -> np.ndarray:
+            vad = VADStream()
+            parts = [vad.feed(block * scale) for block in audio_blocks(path)]
+            return np.concatenate(parts + [vad.feed(np.zeros(0, np.float32), last=True)])
+
+        p = probabilities(gain)
+        spans = segments_of(p, duration, self.vad_config)
+        if not spans and self.vad_config.retry_gains and peak > 0:
+            p = np.max([p, *(probabilities(gain * g) for g in self.vad_config.retry_gains)], axis=0)
+            spans = segments_of(p, duration, self.vad_config)
+        pieces = [piece for s, e in spans for piece in _split(s, e, self.max_segment)]
+        return self._result(str(path), duration, _cut_stream(audio_blocks(path), pieces, gain))
+
+
+#: Files whose audio is longer than this are analysed as a stream (:meth:`SpeechAnalyzer._analyze_stream`).
+STREAM_AFTER_S = 600.0
+
+
+def _cut_stream(blocks, pieces: list[tuple[float, float]], gain: float):
+    """``(start, end, signal × gain)`` for each of ``pieces`` (in time order), cut from consecutive
+    blocks; only the samples from the current piece's start on are held."""
+    buffer, offset = np.zeros(0, np.float32), 0  # buffer holds samples [offset, offset + buffer.size)
+    blocks = iter(blocks)
+
+    def skip_to(a: int) -> None:
+        nonlocal buffer, offset
+        drop = min(max(0, a - offset), buffer.size)
+        buffer, offset = buffer[drop:], offset + drop
+
+    for s, e in pieces:
+        a, b = int(s * SAMPLE_RATE), int(e * SAMPLE_RATE)
+        skip_to(a)
+        while offset + buffer.size < b:
+            block = next(blocks, None)
+            if block is None:
+                break
+            buffer = np.concatenate([buffer, block])
+            skip_to(a)
+        yield s, e, buffer[a - offset:b - offset] * np.float32(gain)
 
 
 def _split(start: float, end: float, longest: float) -> list[tuple[float, float]]:

@@ -39,23 +39,41 @@ def _session():
 
 def speech_probabilities(y: np.ndarray, block: int = 512) -> np.ndarray:
     """Speech probability per 32 ms frame of a 16 kHz signal (shape (ceil(len/512),))."""
-    y = np.asarray(y, dtype=np.float32).reshape(-1)
-    n = (y.size + FRAME - 1) // FRAME
-    if n == 0:
-        return np.zeros(0, np.float32)
-    frames = np.zeros((n, FRAME), np.float32)
-    frames.reshape(-1)[: y.size] = y
-    context = np.zeros((n, CONTEXT), np.float32)
-    context[1:] = frames[:-1, -CONTEXT:]
-    x = np.concatenate([context, frames], axis=1)
-    h = np.zeros((1, 1, 128), np.float32)
-    c = np.zeros((1, 1, 128), np.float32)
-    sess = _session()
-    out = []
-    for s in range(0, n, block):
-        probs, h, c = sess.run(None, {"input": x[s:s + block], "h": h, "c": c})
-        out.append(probs.reshape(-1))
-    return np.concatenate(out).astype(np.float32)
+    return VADStream(block).feed(y, last=True)
+
+
+class VADStream:
+    """Silero VAD over a signal that arrives in pieces: the same probabilities as one call on the
+    whole signal, with memory bounded by the piece (the network's state and the last frame's
+    context carry over; a piece's incomplete last frame waits for the next)."""
+
+    def __init__(self, block: int = 512) -> None:
+        self.block = block
+        self.h = np.zeros((1, 1, 128), np.float32)
+        self.c = np.zeros((1, 1, 128), np.float32)
+        self.context = np.zeros(CONTEXT, np.float32)
+        self.rest = np.zeros(0, np.float32)
+
+    def feed(self, y: np.ndarray, last: bool = False) -> np.ndarray:
+        """Probabilities of the whole frames now complete (with ``last``, the final one zero-padded)."""
+        y = np.concatenate([self.rest, np.asarray(y, dtype=np.float32).reshape(-1)])
+        n = (y.size + FRAME - 1) // FRAME if last else y.size // FRAME
+        self.rest = np.zeros(0, np.float32) if last else y[n * FRAME:]
+        if n == 0:
+            return np.zeros(0, np.float32)
+        frames = np.zeros((n, FRAME), np.float32)
+        frames.reshape(-1)[: min(y.size, n * FRAME)] = y[: n * FRAME]
+        context = np.empty((n, CONTEXT), np.float32)
+        context[0] = self.context
+        context[1:] = frames[:-1, -CONTEXT:]
+        self.context = frames[-1, -CONTEXT:].copy()
+        x = np.concatenate([context, frames], axis=1)
+        sess = _session()
+        out = []
+        for s in range(0, n, self.block):
+            probs, self.h, self.c = sess.run(None, {"input": x[s:s + self.block], "h": self.h, "c": self.c})
+            out.append(probs.reshape(-1))
+        return np.concatenate(out).astype(np.float32)
 
 
 def speech_segments(y: np.ndarray, sr: int = SAMPLE_RATE, cfg: VADConfig = VADConfig(),
@@ -64,14 +82,14 @@ def speech_segments(y: np.ndarray, sr: int = SAMPLE_RATE, cfg: VADConfig = VADCo
     if sr != SAMPLE_RATE:
         raise ValueError(f"VAD runs at {SAMPLE_RATE} Hz, got {sr}")
     p = speech_probabilities(y) if probs is None else probs
-    found = _segments(p, len(y) / SAMPLE_RATE, cfg)
+    found = segments_of(p, len(y) / SAMPLE_RATE, cfg)
     if found or not cfg.retry_gains or not np.any(y):
         return found
     quieter = np.max([p, *(speech_probabilities(np.asarray(y, np.float32) * g) for g in cfg.retry_gains)], axis=0)
-    return _segments(quieter, len(y) / SAMPLE_RATE, cfg)
+    return segments_of(quieter, len(y) / SAMPLE_RATE, cfg)
 
 
-def _segments(p: np.ndarray, duration: float, cfg: VADConfig) -> list[tuple[float, float]]:
+def segments_of(p: np.ndarray, duration: float, cfg: VADConfig) -> list[tuple[float, float]]:
     """Per-frame speech probabilities → padded segments in seconds."""
     hop = FRAME / SAMPLE_RATE
     segs: list[list[float]] = []
