@@ -74,8 +74,9 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     if p.suffix.lower() in IMAGE_EXTENSIONS:
         return MediaInfo(str(p), "image", None, True, False)
     with _open(p) as container:
-        vs = [s for s in container.streams.video if s.frames != 1 or s.duration]
-        as_ = list(container.streams.audio)
+        # a stream whose codec FFmpeg does not know (a damaged header) has no codec context: not usable
+        vs = [s for s in container.streams.video if s.codec_context is not None and (s.frames != 1 or s.duration)]
+        as_ = [s for s in container.streams.audio if s.codec_context is not None]
         duration = float(container.duration / 1_000_000) if container.duration else None
         if not vs and not as_:
             raise MediaError("has neither a video nor an audio stream", p)
