@@ -353,3 +353,13 @@ def test_a_file_name_that_is_not_utf8_is_analysed(tmp_path, capsys):
     made = next((tmp_path / "out").iterdir())
     assert {p.name for p in made.iterdir()} >= {"result.json", "timeline.png", "report.html", "timeline.csv"}
     assert json.loads((made / "result.json").read_text(encoding="utf-8"))["path"].endswith(name)
+
+
+def test_a_file_cut_short_says_where_decoding_stopped(tmp_path, va):
+    whole = write_video(tmp_path / "whole.mkv", 4.0)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])  # Matroska keeps its declared length
+    r = va.analyze(cut)
+    assert len(r.notes) == 1 and "stopped early at" in r.notes[0] and "of 4 s" in r.notes[0]
+    check_schema(r.to_dict())
+    assert va.analyze(whole).notes == []

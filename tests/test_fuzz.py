@@ -11,7 +11,6 @@ import resource
 import shutil
 
 import numpy as np
-import pytest
 
 from .conftest import CLIPS, voice_like
 from .test_analyze import write_video

@@ -269,12 +269,13 @@ class Frame:
 
 
 def iter_frames(path: str | os.PathLike[str], fps: float | None = 5.0, *,
-                max_side: int | None = None) -> Iterator[Frame]:
+                max_side: int | None = None, on_early_stop=None) -> Iterator[Frame]:
     """Yield frames of a video at about ``fps`` frames a second (None: every frame).
 
     Frames are picked by their presentation time, so variable-frame-rate files sample evenly.
     ``max_side`` shrinks frames whose longer side is larger (detection does not need 4K).
-    Only one frame is held at a time.
+    Only one frame is held at a time. A file that stops decoding part-way (damaged or cut short)
+    yields the frames before the damage and calls ``on_early_stop(seconds, reason)``.
     """
     p = check_file(path)
     if p.suffix.lower() in IMAGE_EXTENSIONS:
@@ -315,6 +316,14 @@ def iter_frames(path: str | os.PathLike[str], fps: float | None = 5.0, *,
         except av.FFmpegError as exc:
             if index == 0:
                 raise MediaError(f"video track cannot be decoded ({_short(exc)})", p) from None
+            if on_early_stop is not None:
+                on_early_stop(round(max(t, 0.0), 3) if decoded >= 0 else 0.0, _short(exc))
+            return
+        # FFmpeg mostly ends quietly where a file is cut or damaged: compare with the declared length
+        declared = float(stream.duration * base) if stream.duration else (
+            float(container.duration / 1_000_000) if container.duration and not container.streams.audio else None)
+        if on_early_stop is not None and declared and decoded >= 0 and t < declared - max(1.0, 3.0 / rate):
+            on_early_stop(round(max(t, 0.0), 3), "the file ends before its declared length")
 
 
 def _fit(w: int, h: int, max_side: int | None) -> tuple[int, int] | None:

@@ -154,6 +154,7 @@ class AnalysisResult:
     config: dict
     models: dict[str, str]
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the user should know: decoding stopped early...
 
     @property
     def label(self) -> str | None:
@@ -269,12 +270,13 @@ class VideoAnalyzer:
 
     # -- the two lanes -------------------------------------------------------------------------
 
-    def _face_pass(self, path: Path, info: MediaInfo, progress=None,
-                   keep: bool = False) -> tuple[list[FrameResult], IoUTracker, list | None]:
+    def _face_pass(self, path: Path, info: MediaInfo, progress=None, keep: bool = False,
+                   notes: list[str] | None = None) -> tuple[list[FrameResult], IoUTracker, list | None]:
         """Faces of the sampled frames, tracked and smoothed; and the frames themselves while few."""
         c = self.config
         tracker = IoUTracker(max_gap=max(1.0, 2.5 / c.fps))
         frames: list[FrameResult] = []
+        notes = [] if notes is None else notes
         if not info.has_video:
             return frames, tracker, None
         batch: list = []
@@ -291,7 +293,11 @@ class VideoAnalyzer:
                 progress(min(0.85, 0.85 * batch[-1].time / info.duration))
             batch.clear()
 
-        for frame in prefetch(iter_frames(path, fps=c.fps, max_side=c.max_side)):
+        def stopped(t: float, reason: str) -> None:
+            notes.append(f"video decoding stopped early at {t:g} s of {info.duration or 0:g} s ({reason}): "
+                         "later frames were not analysed")
+
+        for frame in prefetch(iter_frames(path, fps=c.fps, max_side=c.max_side, on_early_stop=stopped)):
             batch.append(frame)
             if kept is not None:
                 budget -= frame.image.nbytes
@@ -352,7 +358,8 @@ class VideoAnalyzer:
         # FFTs release the GIL, so on two cores a short clip's voice costs almost no wall time.
         with ThreadPoolExecutor(1, thread_name_prefix="avemotion-voice") as pool:
             voice = pool.submit(self._timed_voice_pass, p, info)
-            frames, tracker, kept = self._face_pass(p, info, progress, keep_frames)
+            notes: list[str] = []
+            frames, tracker, kept = self._face_pass(p, info, progress, keep_frames, notes)
             t1 = time.perf_counter()
             speech, voice_s = voice.result()
         if progress is not None:
@@ -389,6 +396,7 @@ class VideoAnalyzer:
                     "voice_labels": list(self.speech.labels)},
             timings={"faces_s": round(t1 - t0, 3), "voice_s": round(voice_s, 3),
                      "total_s": round(time.perf_counter() - t0, 3)},
+            notes=notes,
         )
         # Not a field (never in result.json): the analysed frames of a short video, so that
         # annotated.mp4 is drawn without decoding the file a second time.
