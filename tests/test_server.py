@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import signal
+import os
 import socket
 import subprocess
 import sys
@@ -325,5 +326,39 @@ def test_a_token_when_one_is_set(tmp_path, clip):
         with httpx.Client(base_url=s.url) as browser:  # opening /?token=... once sets the cookie
             assert browser.get("/?token=s3cret", follow_redirects=True).status_code == 200
             assert browser.get("/v1/jobs").status_code == 200
+    finally:
+        s.stop()
+
+
+def test_a_chunked_upload_over_the_limit_is_refused_while_it_streams(tmp_path):
+    """No Content-Length to check first: the 413 must come while the body is still arriving."""
+    s = Server(tmp_path / "data", "--max-upload-mb", "1").start()
+    try:
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        boundary = "x" * 16
+        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.mp4\"\r\n"
+                "Content-Type: video/mp4\r\n\r\n").encode()
+        sock.sendall((f"POST /v1/analyze HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\nTransfer-Encoding: chunked\r\n"
+                      f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n").encode())
+        sock.sendall(f"{len(head):x}\r\n".encode() + head + b"\r\n")
+        sent, answer = 0, b""
+        chunk = os.urandom(256 * 1024)
+        sock.setblocking(False)
+        while sent < 200 * 1024 * 1024 and not answer:
+            try:
+                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                sent += len(chunk)
+            except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+                time.sleep(0.01)
+            try:
+                answer = sock.recv(4096)
+            except BlockingIOError:
+                pass
+            except ConnectionResetError:
+                break
+        sock.close()
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert sent < 20 * 1024 * 1024  # refused after about the limit, not after the 200 MB
+        assert not list((tmp_path / "data" / "uploads").iterdir())  # nothing left behind
     finally:
         s.stop()

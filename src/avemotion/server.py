@@ -111,15 +111,41 @@ class Guard:
         host = headers.get("host", "")
         problem = self._check(scope, headers, host)
         if problem is None:
+            if scope["type"] == "http" and scope.get("method") == "POST":
+                return await self._limited(scope, receive, send)
             return await self.app(scope, receive, send)
         status, message = problem
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
             return
-        body = json.dumps({"detail": message}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await _respond(send, status, message)
+
+    async def _limited(self, scope, receive, send) -> None:
+        """Count a request body as it arrives (chunked uploads carry no Content-Length) and answer
+        413 as soon as it passes the upload limit, instead of after reading it to its end."""
+        limit = int(self.config.max_upload_mb * 1024 * 1024) + 1024 * 1024  # the form's fields beside the file
+        seen, refused = 0, False
+
+        async def counted():
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit and not refused:
+                    refused = True
+                    await _respond(send, 413, f"upload too large: at most {self.config.max_upload_mb:g} MB")
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message) -> None:
+            if not refused:  # the app's own answer, unless the 413 went first
+                await send(message)
+
+        try:
+            await self.app(scope, counted, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
     def _check(self, scope, headers: dict[str, str], host: str) -> tuple[int, str] | None:
         name = _host_name(host)
@@ -142,6 +168,13 @@ class Guard:
             if not any(hmac.compare_digest(t.encode(), token.encode()) for t in (given, cookie, query) if t):
                 return 401, "this server needs a token: Authorization: Bearer TOKEN, or open /?token=TOKEN once"
         return None
+
+
+async def _respond(send, status: int, message: str) -> None:
+    body = json.dumps({"detail": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _host_name(host: str) -> str:
@@ -439,6 +472,8 @@ def create_app(config: ServerConfig | None = None):
 
     defaults = AnalyzeConfig()
 
+    checking = asyncio.Semaphore(config.workers)
+
     @app.get("/v1/options")
     def options() -> dict:
         """The analysis options, their defaults and choices, from the registries the CLI reads too."""
@@ -486,7 +521,8 @@ def create_app(config: ServerConfig | None = None):
                     f.write(chunk)
             if size == 0:
                 raise HTTPException(422, "the upload is empty")
-            problem = await asyncio.to_thread(validate_media, dest)  # decoding: off the event loop
+            async with checking:  # decoding: off the event loop, and no more at once than --workers
+                problem = await asyncio.to_thread(validate_media, dest)
             if problem:
                 raise HTTPException(415, f"{name}: {problem}")
         except BaseException:
@@ -536,8 +572,9 @@ def create_app(config: ServerConfig | None = None):
                 if not data:  # a text frame, or an empty one: say so, keep the connection
                     await ws.send_json({"error": "send each frame as a binary message holding a JPEG or PNG image"})
                     continue
-                try:  # decoded off the event loop: a huge frame must not freeze every other client
-                    img = await asyncio.to_thread(cv2.imdecode, np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+                try:  # decoded off the event loop (a huge frame must not freeze every other client), --workers at once
+                    async with checking:
+                        img = await asyncio.to_thread(cv2.imdecode, np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
                 except cv2.error:
                     img = None
                 if img is None:
