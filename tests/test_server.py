@@ -362,3 +362,18 @@ def test_a_chunked_upload_over_the_limit_is_refused_while_it_streams(tmp_path):
         assert not list((tmp_path / "data" / "uploads").iterdir())  # nothing left behind
     finally:
         s.stop()
+
+
+def test_after_a_restart_waiting_jobs_go_before_the_one_that_was_running(tmp_path):
+    from avemotion.server import Jobs, ServerConfig
+
+    jobs = Jobs(ServerConfig(data_dir=tmp_path / "data"))
+    for job_id, status in (("a" * 32, "running"), ("b" * 32, "queued"), ("c" * 32, "queued")):
+        (jobs.uploads / f"{job_id}.mp4").write_bytes(b"x")
+        jobs.store.add(job_id, "f.mp4", f"{job_id}.mp4", {})
+        jobs.store.update(job_id, status=status)
+        time.sleep(0.01)
+    jobs.recover()
+    order = [jobs.queue.get_nowait() for _ in range(3)]
+    assert order == ["b" * 32, "c" * 32, "a" * 32]  # a running job may be what stopped the server
+    assert jobs.store.get("a" * 32)["note"].startswith("resumed after a server restart")

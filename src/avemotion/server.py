@@ -284,8 +284,12 @@ class Jobs:
         threading.Thread(target=self._janitor, name="avemotion-janitor", daemon=True).start()
 
     def recover(self) -> None:
-        """Jobs cut off by a stop: queue them again, or fail them with the reason."""
-        for job in self.store.where("status IN ('queued', 'running') ORDER BY created"):
+        """Jobs cut off by a stop: queue them again, or fail them with the reason.
+
+        Jobs that were waiting go first, in their order; jobs that were running when the server
+        stopped go last, since one of them may be what stopped it.
+        """
+        for job in self.store.where("status IN ('queued', 'running') ORDER BY status = 'running', created"):
             if (self.uploads / (job["upload"] or "")).is_file():
                 note = "queued again after a server restart" if job["status"] == "queued" else \
                     "resumed after a server restart (it was running)"
