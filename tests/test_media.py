@@ -110,3 +110,27 @@ def test_a_portrait_phone_video_is_turned_upright(tmp_path):
     assert frame.image.shape[:2] == (64, 32)  # shown as 32 wide, 64 tall
     top, bottom = frame.image[:32].mean(), frame.image[32:].mean()
     assert top > 200 and bottom < 50  # the stored left half is on top once turned clockwise
+
+
+def test_the_audio_track_with_sound_is_chosen_over_a_silent_first_one(tmp_path):
+    from fractions import Fraction
+
+    import av
+
+    from avemotion.media import audio_stream_index
+
+    path = tmp_path / "two_tracks.mkv"
+    voice = voice_like(2.0)
+    with av.open(str(path), "w") as out:
+        tracks = [out.add_stream("aac", rate=16000) for _ in range(2)]
+        for t in tracks:
+            t.layout = "mono"
+        for k, (stream, signal) in enumerate(zip(tracks, (np.zeros_like(voice), voice))):
+            for s in range(0, signal.size, 1024):
+                frame = av.AudioFrame.from_ndarray(signal[None, s:s + 1024], format="flt", layout="mono")
+                frame.sample_rate, frame.pts, frame.time_base = 16000, s, Fraction(1, 16000)
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
+    assert probe(path).audio_streams == 2 and audio_stream_index(path) == 1
+    y = load_audio(path, normalize=False)
+    assert np.sqrt(np.mean(y ** 2)) > 0.05  # the voice, not the silence

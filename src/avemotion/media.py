@@ -40,6 +40,7 @@ class MediaInfo:
     fps: float | None = None
     sample_rate: int | None = None
     channels: int | None = None
+    audio_streams: int = 0
 
 
 def check_file(path: str | os.PathLike[str]) -> Path:
@@ -93,6 +94,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             fps=fps,
             sample_rate=a.codec_context.sample_rate if a is not None else None,
             channels=a.codec_context.channels if a is not None else None,
+            audio_streams=len(as_),
         )
 
 
@@ -146,7 +148,7 @@ def _load_pyav(p: Path, sr: int, max_seconds: float | None) -> np.ndarray:
     with _open(p) as container:
         if not container.streams.audio:
             raise MediaError("has no audio track", p)
-        stream = container.streams.audio[0]
+        stream = container.streams.audio[audio_stream_index(p)]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
         chunks: list[np.ndarray] = []
         limit = None if max_seconds is None else int(max_seconds * sr)
@@ -165,6 +167,46 @@ def _load_pyav(p: Path, sr: int, max_seconds: float | None) -> np.ndarray:
                 raise MediaError(f"audio track cannot be decoded ({_short(exc)})", p) from None
     y = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
     return y[:limit] if limit is not None else y
+
+
+def audio_stream_index(path: str | os.PathLike[str], seconds: float = 30.0) -> int:
+    """Which audio stream to listen to: the first, unless the file has several, then the one with
+    the most sound in its first ``seconds`` (a silent commentary or a muted first track must not
+    hide the speech in another). Cached per file."""
+    p = Path(path)
+    key = (str(p.resolve()), p.stat().st_mtime_ns)
+    if key not in _STREAM_CHOICE:
+        _STREAM_CHOICE[key] = _loudest_stream(p, seconds)
+    return _STREAM_CHOICE[key]
+
+
+_STREAM_CHOICE: dict[tuple[str, int], int] = {}
+
+
+def _loudest_stream(p: Path, seconds: float) -> int:
+    import av
+
+    with _open(p) as container:
+        streams = [s for s in container.streams.audio if s.codec_context is not None]
+        if len(streams) < 2:
+            return 0
+        energy = []
+        for stream in streams:
+            total, got = 0.0, 0
+            try:
+                for frame in container.decode(stream):
+                    x = frame.to_ndarray().astype(np.float64)
+                    if np.issubdtype(frame.to_ndarray().dtype, np.integer):
+                        x /= np.iinfo(frame.to_ndarray().dtype).max
+                    total += float(np.sum(x * x))
+                    got += frame.samples
+                    if got >= seconds * (frame.sample_rate or 16000):
+                        break
+            except av.FFmpegError:
+                pass
+            energy.append(total / max(got, 1))
+            container.seek(0)
+        return int(list(container.streams.audio).index(streams[int(np.argmax(energy))]))
 
 
 def normalize_loudness(y: np.ndarray, target_dbfs: float = -23.0, gate_dbfs: float = -60.0) -> np.ndarray:
@@ -250,7 +292,7 @@ def _audio_pieces(p: Path, sr: int) -> Iterator[np.ndarray]:
             raise MediaError("has no audio track", p)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
         try:
-            for frame in container.decode(container.streams.audio[0]):
+            for frame in container.decode(container.streams.audio[audio_stream_index(p)]):
                 for out in resampler.resample(frame):
                     yield np.nan_to_num(out.to_ndarray().reshape(-1))
         except av.FFmpegError as exc:

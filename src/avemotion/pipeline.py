@@ -37,7 +37,7 @@ from .errors import MediaError
 from .face.detect import DEFAULT_MIN_SCORE
 from .face.track import IoUTracker, smooth_over_time
 from .fusion import FUSION_RULES, FusionConfig, ModalityInput
-from .media import MediaInfo, iter_frames, probe
+from .media import MediaInfo, audio_stream_index, iter_frames, probe
 from .taxonomy import FACE_EMOTIONS, as_dict, top_label
 
 SCHEMA_VERSION = "1.0"
@@ -396,7 +396,8 @@ class VideoAnalyzer:
                     "voice_labels": list(self.speech.labels)},
             timings={"faces_s": round(t1 - t0, 3), "voice_s": round(voice_s, 3),
                      "total_s": round(time.perf_counter() - t0, 3)},
-            notes=notes,
+            notes=notes + ([f"the file has {info.audio_streams} audio tracks: track {audio_stream_index(p) + 1}, "
+                            "the one with the most sound, was analysed"] if speech and info.audio_streams > 1 else []),
         )
         # Not a field (never in result.json): the analysed frames of a short video, so that
         # annotated.mp4 is drawn without decoding the file a second time.

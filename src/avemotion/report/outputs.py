@@ -237,7 +237,9 @@ class _AudioTrack:
 
         self.av = av
         self.inp = av.open(src)
-        self.stream_in = self.inp.streams.audio[0]
+        from ..media import audio_stream_index
+
+        self.stream_in = self.inp.streams.audio[audio_stream_index(src)]
         self.out, self.written = out, 0
         self.copy = self.stream_in.codec_context.name in _MP4_AUDIO
         if self.copy:
