@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -377,3 +378,36 @@ def test_after_a_restart_waiting_jobs_go_before_the_one_that_was_running(tmp_pat
     order = [jobs.queue.get_nowait() for _ in range(3)]
     assert order == ["b" * 32, "c" * 32, "a" * 32]  # a running job may be what stopped the server
     assert jobs.store.get("a" * 32)["note"].startswith("resumed after a server restart")
+
+
+def _peak_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's peak memory from /proc")
+def test_three_decompression_bombs_at_once_cost_the_server_little(tmp_path, clip):
+    import concurrent.futures
+
+    import cv2
+
+    import avemotion
+
+    side = int(np.sqrt(avemotion.MAX_IMAGE_PIXELS)) + 100  # 11,054 px square: 366 MB once decoded in colour
+    ok, buf = cv2.imencode(".png", np.zeros((side, side), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(buf.tobytes())
+    s = Server(tmp_path / "data").start()
+    try:
+        idle = _peak_mb(s.proc.pid)
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(lambda _: submit(s.url, bomb), range(3)))
+        assert [a.status_code for a in answers] == [415] * 3 and "too large" in answers[0].json()["detail"]
+        assert _peak_mb(s.proc.pid) - idle < 1024
+        t0 = time.time()
+        job = wait(s.url, submit(s.url, clip).json()["id"])  # a normal job after them: its usual time
+        assert job["status"] == "done" and time.time() - t0 < 60
+    finally:
+        s.stop()
