@@ -80,7 +80,7 @@ def test_damaged_media_never_crash_the_batch(tmp_path, capsys):
             target = fuzz / f"{source.stem}_{k:03d}{source.suffix}"
             target.write_bytes(_mutate(data, rng))
             files.append(target)
-    idle_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    idle_kb, idle_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, _rss_kb()
     outcome = {"ok": 0, "error": 0}
     for item in analyze_many(files, tmp_path / "out", outputs=["json", "csv", "png"]):
         assert item.status in ("ok", "error"), item
@@ -90,9 +90,22 @@ def test_damaged_media_never_crash_the_batch(tmp_path, capsys):
             assert not item.error.startswith("unexpected error"), f"{item.path.name}: {item.error}"  # a bug, not bad input
         else:
             _no_nan((item.out / "result.json").read_text())
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb, rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, _rss_kb()
     assert sum(outcome.values()) == len(files) >= 200
-    assert peak_kb - idle_kb < 1_000_000, f"memory grew by {(peak_kb - idle_kb) / 1024:.0f} MB"
+    assert peak_kb - idle_kb < 1_000_000, f"peak memory rose by {(peak_kb - idle_kb) / 1024:.0f} MB"
+    assert rss - idle_rss < 300_000, f"{(rss - idle_rss) / 1024:.0f} MB still held after the run"  # no leak
     with capsys.disabled():
         print(f"\nfuzz: {len(files)} damaged inputs: {outcome['ok']} analysed, {outcome['error']} refused "
-              f"with a one-line reason; peak memory +{(peak_kb - idle_kb) / 1024:.0f} MB")
+              f"with a one-line reason; peak memory +{(peak_kb - idle_kb) / 1024:.0f} MB, "
+              f"held after +{(rss - idle_rss) / 1024:.0f} MB")
+
+
+def _rss_kb() -> int:
+    """This process's resident memory now (kB), from /proc where there is one; else its peak."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
