@@ -363,3 +363,20 @@ def test_a_file_cut_short_says_where_decoding_stopped(tmp_path, va):
     assert len(r.notes) == 1 and "stopped early at" in r.notes[0] and "of 4 s" in r.notes[0]
     check_schema(r.to_dict())
     assert va.analyze(whole).notes == []
+
+
+def test_a_live_result_is_typed_and_drawn_by_the_report_layer():
+    import cv2
+
+    from avemotion.live import LiveAnalyzer, LiveResult
+    from avemotion.report.draw import draw_live
+
+    image = cv2.imread(str(need(CLIPS / "single_face.jpg")))
+    live = LiveAnalyzer()
+    out = [live.step(image, t) for t in (0.0, 0.2, 0.4)][-1]
+    assert isinstance(out, LiveResult) and len(out.faces) == 1 and out.main_track == out.faces[0].track
+    assert out.label == max(out.state, key=out.state.get)
+    d = out.to_dict()
+    assert set(d) == {"time", "faces", "main_track", "state", "label"} and d["faces"][0]["track"] == out.main_track
+    drawn = draw_live(image, out)
+    assert drawn.shape == image.shape and (drawn != image).any() and (image == cv2.imread(str(CLIPS / "single_face.jpg"))).all()

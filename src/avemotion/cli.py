@@ -299,19 +299,13 @@ def cmd_live(args: argparse.Namespace) -> int:
             continue
         next_t = t + step
         out = live.step(frame, t)
-        print(json.dumps(out), flush=True)
+        print(json.dumps(out.to_dict()), flush=True)
         if args.show:
             import cv2
 
-            from .face.analyzer import Face
-            from .report.draw import draw_faces
+            from .report.draw import draw_live
 
-            faces = [Face(tuple(f["box"]), f["score"], f["probabilities"]) for f in out["faces"]]
-            img = draw_faces(frame, faces)
-            if out["label"]:
-                cv2.putText(img, f"running: {out['label']}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9,
-                            (255, 255, 255), 2, cv2.LINE_AA)
-            cv2.imshow("avemotion live (q quits)", img)
+            cv2.imshow("avemotion live (q quits)", draw_live(frame, out))
             if cv2.waitKey(1) & 0xFF == ord("q"):
                 break
     return 0

@@ -9,16 +9,45 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import AvemotionError
+from .face.analyzer import Face
 from .face.track import IoUTracker, Smoother
-from .taxonomy import as_dict
+from .taxonomy import as_dict, top_label
+
+
+@dataclass
+class LiveFace:
+    """A face of one live frame and the track it belongs to."""
+
+    track: int
+    face: Face
+
+
+@dataclass
+class LiveResult:
+    """One live frame: its faces with their tracks, and the main subject's smoothed running state."""
+
+    time: float
+    faces: list[LiveFace] = field(default_factory=list)
+    main_track: int | None = None
+    state: dict[str, float] | None = None
+
+    @property
+    def label(self) -> str | None:
+        return top_label(self.state)
+
+    def to_dict(self) -> dict:
+        """The JSON line of `avemotion live` and the WebSocket's answer."""
+        return {"time": self.time, "faces": [{"track": f.track, **f.face.to_dict()} for f in self.faces],
+                "main_track": self.main_track, "state": self.state, "label": self.label}
 
 
 class LiveAnalyzer:
-    """Load once; :meth:`step` one BGR frame at its time (s) → a JSON-ready dict."""
+    """Load once; :meth:`step` one BGR frame at its time (s) → a :class:`LiveResult`."""
 
     def __init__(self, model: str = "face", detector: str = "blazeface", tau: float = 1.0, *,
                  faces=None) -> None:
@@ -29,20 +58,16 @@ class LiveAnalyzer:
         self.tracker = IoUTracker(max_gap=1.0)
         self.smoother = Smoother(tau=tau)
 
-    def step(self, image: np.ndarray, t: float) -> dict:
+    def step(self, image: np.ndarray, t: float) -> LiveResult:
         faces = self.faces.analyze(image)
         probs = [np.array([f.probabilities[lab] for lab in self.faces.labels]) for f in faces]
         ids = self.tracker.update(t, [f.box for f in faces], probs)
         main = self.tracker.main_track()
         current = next((p for i, p in zip(ids, probs, strict=True) if main is not None and i == main.id), None)
         state = self.smoother.update(t, current)
-        return {
-            "time": round(t, 3),
-            "faces": [{"track": i, **f.to_dict()} for i, f in zip(ids, faces, strict=True)],
-            "main_track": main.id if main is not None and current is not None else None,
-            "state": as_dict(state, self.faces.labels) if state is not None else None,
-            "label": self.faces.labels[int(np.argmax(state))] if state is not None else None,
-        }
+        return LiveResult(round(t, 3), [LiveFace(i, f) for i, f in zip(ids, faces, strict=True)],
+                          main.id if main is not None and current is not None else None,
+                          as_dict(state, self.faces.labels) if state is not None else None)
 
 
 def camera_frames(source: str | int, max_frames: int | None = None) -> Iterator[tuple[float, np.ndarray]]:

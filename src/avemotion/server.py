@@ -584,7 +584,7 @@ def create_app(config: ServerConfig | None = None):
                 if img is None:
                     await ws.send_json({"error": "frame is not a JPEG or PNG image"})
                     continue
-                out = await asyncio.to_thread(analyzer.step, img, time.perf_counter() - t0)
+                out = (await asyncio.to_thread(analyzer.step, img, time.perf_counter() - t0)).to_dict()
                 out["width"], out["height"] = int(img.shape[1]), int(img.shape[0])
                 await ws.send_json(out)
         except WebSocketDisconnect:

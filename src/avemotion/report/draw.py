@@ -43,6 +43,17 @@ def draw_faces(image: np.ndarray, faces: Sequence, bars: bool = True) -> np.ndar
     return out
 
 
+def draw_live(image: np.ndarray, result) -> np.ndarray:
+    """A live frame (:class:`~avemotion.live.LiveResult`) drawn: every face, and the running label."""
+    import cv2
+
+    out = draw_faces(image, [f.face for f in result.faces])
+    if result.label:
+        cv2.putText(out, f"running: {result.label}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2,
+                    cv2.LINE_AA)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # timeline.png, drawn with OpenCV: milliseconds, where matplotlib's import alone takes seconds
 
