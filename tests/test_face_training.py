@@ -56,7 +56,7 @@ def test_train_resume_export(tmp_path):
 def test_seed_recipe_is_the_plain_one():
     from avemotion.training.face import FaceConfig
 
-    cfg = FaceConfig.for_arch("seed")
+    cfg = FaceConfig.for_arch("baseline")
     assert (cfg.optimizer, cfg.augment, cfg.label_smoothing, cfg.tta) == ("adam", False, 0.0, False)
     assert FaceConfig.for_arch("vgg", epochs=None).epochs == FaceConfig().epochs
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from avemotion.speech.features import (FUNCTIONAL_DIM, SEED_DIM, functional_features, seed_features,
+from avemotion.speech.features import (BASELINE_DIM, FUNCTIONAL_DIM, baseline_features, functional_features,
                                        speech_inputs, speech_log_mel)
 
 from avemotion.training.features import extract_many
@@ -13,7 +13,7 @@ from .conftest import voice_like
 
 def test_shapes():
     y = voice_like(2.0)
-    assert seed_features(y).shape == (SEED_DIM,) == (193,)
+    assert baseline_features(y).shape == (BASELINE_DIM,) == (193,)
     assert functional_features(y).shape == (FUNCTIONAL_DIM,)
     m = speech_log_mel(y)
     assert m.shape[0] == 64 and 150 < m.shape[1] <= 201 and m.dtype == np.float32
@@ -22,10 +22,10 @@ def test_shapes():
 @pytest.mark.parametrize("n", [300, 3000, 5000, 32000])
 def test_shared_path_equals_one_by_one(n):
     y = voice_like(n / 16000 + 0.01)[:n]
-    d = speech_inputs(y, ["logmel", "functionals", "seed"])
+    d = speech_inputs(y, ["logmel", "functionals", "baseline"])
     assert np.array_equal(d["logmel"], speech_log_mel(y))
     assert np.array_equal(d["functionals"], functional_features(y))
-    assert np.array_equal(d["seed"], seed_features(y))
+    assert np.array_equal(d["baseline"], baseline_features(y))
     assert np.all(np.isfinite(d["functionals"]))
 
 

@@ -505,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--fps", type=float, default=defaults.fps, help="video frames sampled a second (default %(default)s)")
     an.add_argument("--window", type=float, default=defaults.window, help="timeline window in seconds (default %(default)s)")
     an.add_argument("--fusion", default=defaults.fusion, choices=list(FUSION_RULES),
-                    help="confidence-aware (default) or the seed's fixed weighted average")
+                    help="confidence-aware (default) or the original system's fixed weighted average")
     an.add_argument("--weights", default=None, help="modality weights: face=0.6,voice=0.4 or a JSON file")
     an.add_argument("--detector", default=defaults.detector, choices=list(DETECTORS))
     an.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None, help="face test-time flip")
@@ -592,8 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--corpus", default=None)
     tr.add_argument("--cv-metrics", nargs="*", default=None,
                     help="metrics.json files from `evaluate` (speaker folds, leave-one-corpus-out) for the card")
-    tr.add_argument("--arch", default="vgg", choices=["vgg", "vgg-s", "seed"],
-                    help="face network (face only; seed = the seed report's CNN and plain recipe)")
+    tr.add_argument("--arch", default="vgg", choices=["vgg", "vgg-s", "baseline"],
+                    help="face network (face only; baseline = the original report's CNN and plain recipe)")
     tr.add_argument("--device", default="auto", help="auto (CUDA where torch sees it), cpu or cuda (face only)")
     tr.add_argument("--time-budget", type=float, default=None,
                     help="seconds: train fewer epochs if a timed probe says --epochs won't fit (face only)")

@@ -51,7 +51,7 @@ class MissingExtraError(AvemotionError):
 def require(module: str, extra: str, feature: str):
     """Import ``module`` for ``feature``, or raise a one-line error naming the extra to install.
 
-    Inference keeps its install small: plotting, data frames, the seed's features and training
+    Inference keeps its install small: plotting, data frames, the original system's features and training
     live in extras (see ``pyproject.toml``), imported only when the user asks for them.
     """
     import importlib

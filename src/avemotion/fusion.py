@@ -3,7 +3,7 @@
 Two rules, both over one label set (the face's seven by default; the voice's ``calm`` is folded
 into ``neutral`` through :func:`avemotion.taxonomy.align`):
 
-* :func:`weighted_average` — the seed's rule: a fixed weight per modality, per emotion.
+* :func:`weighted_average` — the original system's rule: a fixed weight per modality, per emotion.
 * :func:`confidence_fusion` — the default: each modality's weight is its fixed weight times its
   confidence in this window (how much of the window it covered — frames with a face, seconds
   of speech — and how peaked its distribution is). A missing modality (no face, no speech)
@@ -71,7 +71,7 @@ def _combine(parts: list[tuple[np.ndarray, np.ndarray, float]], labels: Sequence
 
 
 def weighted_average(inputs: Mapping[str, ModalityInput], config: FusionConfig | None = None) -> dict[str, float] | None:
-    """The seed's rule: Σ w_m p_m / Σ w_m per emotion, over the modalities present."""
+    """The original system's rule: Σ w_m p_m / Σ w_m per emotion, over the modalities present."""
     cfg = config or FusionConfig()
     parts = []
     for name, inp in inputs.items():

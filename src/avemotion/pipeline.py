@@ -49,7 +49,7 @@ class AnalyzeConfig:
 
     fps: float = 5.0  # frames sampled a second for faces
     window: float = 1.0  # timeline window, seconds
-    fusion: str = "confidence"  # "confidence" (default) or "weighted" (the seed's fixed average)
+    fusion: str = "confidence"  # "confidence" (default) or "weighted" (the original system's fixed average)
     weights: dict[str, float] = field(default_factory=lambda: dict(FusionConfig().weights))  # written once, in fusion
     face_model: str = "face"
     speech_model: str = "speech"

@@ -85,9 +85,9 @@ class FaceAnalyzer:
 
     Parameters
     ----------
-    model: shipped face model name (``"face"``, default; ``"face_baseline"``, the seed's CNN) or
+    model: shipped face model name (``"face"``, default; ``"face_baseline"``, the original system's CNN) or
         an ``.onnx`` path with its card.
-    detector: ``"blazeface"`` (default) or ``"haar"`` (the seed's).
+    detector: ``"blazeface"`` (default) or ``"haar"`` (the original system's).
     min_score: drop detections below this detector score.
     max_faces: keep at most this many faces per image, largest first (None: all).
     tiles: BlazeFace also looks at the quarters of large images, for small faces (5x slower).

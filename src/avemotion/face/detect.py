@@ -1,8 +1,8 @@
-"""Face detectors: the seed's Haar cascade and MediaPipe's BlazeFace (ONNX), one interface.
+"""Face detectors: the original system's Haar cascade and MediaPipe's BlazeFace (ONNX), one interface.
 
 ``detector.detect(image_bgr) -> list[Detection]``, boxes in pixels of the given image.
 
-* :class:`HaarDetector` — OpenCV's frontal-face Haar cascade, the seed's detector. Frontal,
+* :class:`HaarDetector` — OpenCV's frontal-face Haar cascade, the original system's detector. Frontal,
   upright faces only; its "score" is the cascade's level weight squashed to 0..1.
 * :class:`BlazeFaceDetector` — MediaPipe's BlazeFace full-range model (Apache-2.0), converted
   once to ONNX by ``scripts/convert_blazeface.py``. A single-shot detector that finds small,
@@ -40,7 +40,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class HaarDetector:
-    """OpenCV's Haar frontal-face cascade (the seed's detector)."""
+    """OpenCV's Haar frontal-face cascade (the original system's detector)."""
 
     name = "haar"
 
@@ -228,7 +228,7 @@ DETECTORS = {"blazeface": BlazeFaceDetector, "haar": HaarDetector}
 
 
 def make_detector(name: str = "blazeface", **options):
-    """A detector by name: ``blazeface`` (default) or ``haar`` (the seed's); options go to it."""
+    """A detector by name: ``blazeface`` (default) or ``haar`` (the original system's); options go to it."""
     if name not in DETECTORS:
         from ..errors import AvemotionError
 

@@ -23,7 +23,7 @@ def _plt():
 def plot_speech(y: np.ndarray, sr: int, result, path: str | os.PathLike[str]) -> Path:
     """Waveform (speech segments shaded, labelled) over the mel spectrogram, and the result bars.
 
-    The seed's figures 1 and 2 (waveform, mel spectrogram) with the classification beside them.
+    The original system's figures 1 and 2 (waveform, mel spectrogram) with the classification beside them.
     """
     from ..speech import dsp
 

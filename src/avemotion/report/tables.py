@@ -1,4 +1,4 @@
-"""Terminal tables (rich): the per-emotion probability table of the seed's figure 5, and friends."""
+"""Terminal tables (rich): the per-emotion probability table of the original system's figure 5, and friends."""
 
 from __future__ import annotations
 

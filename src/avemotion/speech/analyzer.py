@@ -76,7 +76,7 @@ class SpeechAnalyzer:
     Parameters
     ----------
     model:
-        A shipped model name (``"speech"``, the default; ``"speech_baseline"``, the seed's MLP) or a
+        A shipped model name (``"speech"``, the default; ``"speech_baseline"``, the original system's MLP) or a
         path to an ``.onnx`` file with its card beside it.
     vad:
         Find speech with voice-activity detection first (default). ``False`` classifies the whole
@@ -96,7 +96,7 @@ class SpeechAnalyzer:
             raise AvemotionError(f"model {self.bundle.name!r} is not a speech model", self.bundle.path)
         self.labels = self.bundle.labels
         self.inputs: dict[str, dict] = self.bundle.card.get("inputs") or {}
-        unknown = {spec.get("kind") for spec in self.inputs.values()} - {"logmel", "functionals", "seed", "voice"}
+        unknown = {spec.get("kind") for spec in self.inputs.values()} - {"logmel", "functionals", "baseline", "voice"}
         if not self.inputs or unknown:
             raise AvemotionError(f"model card names no usable inputs ({unknown or 'none'})", self.bundle.path)
         mel = next((spec for spec in self.inputs.values() if spec["kind"] == "logmel"), {})

@@ -1,8 +1,8 @@
-"""Speech features: the seed's 193 averaged descriptors, log-mel spectrograms, functionals, voice statistics.
+"""Speech features: the original system's 193 averaged descriptors (the baseline), log-mel spectrograms, functionals, voice statistics.
 
 All are pure functions of a 16 kHz mono signal, shared by training and inference so the two
 cannot drift apart. Everything the shipped models read is computed with numpy (:mod:`.dsp`);
-only the seed's features, which need chroma and tonnetz, import librosa. Computing them over
+only the baseline's features, which need chroma and tonnetz, import librosa. Computing them over
 a corpus (in parallel, cached on disk) is training-time work and lives in :mod:`avemotion.training.features`.
 """
 
@@ -16,21 +16,21 @@ import numpy as np
 from ..media import SAMPLE_RATE
 from . import dsp
 
-#: Sizes of the seed's feature groups, in order: MFCC, chroma, mel, contrast, tonnetz.
-SEED_GROUPS: tuple[tuple[str, int], ...] = (("mfcc", 40), ("chroma", 12), ("mel", 128),
+#: Sizes of the baseline's feature groups, in order: MFCC, chroma, mel, contrast, tonnetz.
+BASELINE_GROUPS: tuple[tuple[str, int], ...] = (("mfcc", 40), ("chroma", 12), ("mel", 128),
                                              ("contrast", 7), ("tonnetz", 6))
-SEED_DIM = sum(n for _, n in SEED_GROUPS)  # 193
+BASELINE_DIM = sum(n for _, n in BASELINE_GROUPS)  # 193
 
 
-def seed_features(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
-    """The seed's 193 numbers: 40 MFCC, 12 chroma, 128 mel, 7 contrast, 6 tonnetz, time-averaged.
+def baseline_features(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """The original system's 193 numbers: 40 MFCC, 12 chroma, 128 mel, 7 contrast, 6 tonnetz, time-averaged.
 
-    One STFT serves MFCC, chroma, mel and contrast; tonnetz, as in the seed, is taken from the
+    One STFT serves MFCC, chroma, mel and contrast; tonnetz, as in the original, is taken from the
     harmonic part of the signal. Needs librosa (the ``baseline`` extra).
     """
     from ..errors import require
 
-    librosa = require("librosa", "baseline", "the seed's speech features (speech_baseline)")
+    librosa = require("librosa", "baseline", "the baseline's speech features (speech_baseline)")
 
     y = _at_least(y, 2048)
     stft = np.abs(librosa.stft(y, n_fft=2048, hop_length=512))
@@ -257,11 +257,11 @@ def speech_inputs(y: np.ndarray, kinds: Sequence[str], cfg: LogMelConfig = LogMe
     """Several feature kinds of one signal, trimming once and sharing the STFT between them.
 
     Gives exactly what :func:`speech_log_mel`, :func:`functional_features` and
-    :func:`seed_features` give one by one (tested), in the time of little more than one.
+    :func:`baseline_features` give one by one (tested), in the time of little more than one.
     """
     out: dict[str, np.ndarray] = {}
-    if "seed" in kinds:
-        out["seed"] = seed_features(y)
+    if "baseline" in kinds:
+        out["baseline"] = baseline_features(y)
     if not {"logmel", "functionals", "voice"} & set(kinds):
         return out
     trimmed = trim_silence(y)

@@ -10,7 +10,7 @@ a one-cycle schedule. After each epoch the model is scored on ``val`` (with test
 the recipe uses it); the best epoch is kept. A checkpoint (model, optimiser, schedule, epoch,
 RNG) is written every epoch, and a rerun of the same command resumes from it.
 
-The seed's recipe (``arch="seed"``, see :meth:`FaceConfig.for_arch`) is what the seed report
+The original system's recipe (``arch="baseline"``, see :meth:`FaceConfig.for_arch`) is what the original report
 did: its CNN, Adam at a constant rate, no augmentation, no smoothing, no test-time flip.
 
 Training runs on a CUDA GPU where torch sees one (``device="auto"``), else on the CPU; the data
@@ -47,7 +47,7 @@ class FaceConfig:
     arch: str = "vgg"
     epochs: int = 40
     batch_size: int = 64
-    optimizer: str = "sgd"  # "sgd" (Nesterov, one-cycle) or "adam" (constant rate, the seed's)
+    optimizer: str = "sgd"  # "sgd" (Nesterov, one-cycle) or "adam" (constant rate, the original system's)
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
@@ -69,8 +69,8 @@ class FaceConfig:
 
     @classmethod
     def for_arch(cls, arch: str, **overrides) -> FaceConfig:
-        """The recipe of an architecture: ``seed`` gets the seed report's plain training."""
-        if arch == "seed":
+        """The recipe of an architecture: ``baseline`` gets the original report's plain training."""
+        if arch == "baseline":
             base = dict(optimizer="adam", lr=1e-3, weight_decay=0.0, label_smoothing=0.0, augment=False,
                         tta=False, epochs=40)
         else:
@@ -486,7 +486,7 @@ def train_and_export_face(data: str | Path, run_dir: Path, out: Path, cfg: FaceC
     state = train(data, run_dir, cfg)
     model = load_best(run_dir, cfg.arch)
     out.mkdir(parents=True, exist_ok=True)
-    name = name or ("face_baseline" if cfg.arch == "seed" else "face")
+    name = name or ("face_baseline" if cfg.arch == "baseline" else "face")
     from .export import fit_temperature
 
     temperature = fit_temperature(*val_logits(model, data)) if cfg.calibrate else 1.0

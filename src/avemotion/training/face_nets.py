@@ -1,4 +1,4 @@
-"""Torch modules for facial expression: the seed's CNN and a compact VGG-style net.
+"""Torch modules for facial expression: the original system's CNN and a compact VGG-style net.
 
 Both normalise their own input (per-image standardisation) so the ONNX file takes raw grey
 pixels in 0..255 and is robust to the exposure and contrast of real cameras.
@@ -19,8 +19,8 @@ class ImageStandardize(nn.Module):
         return (x - mean) / std
 
 
-class SeedFaceCNN(nn.Module):
-    """The seed's network: conv 64 3x3, 128 5x5, 512 3x3, 512 3x3 (each BN, ReLU, max-pool,
+class BaselineFaceCNN(nn.Module):
+    """The original system's network: conv 64 3x3, 128 5x5, 512 3x3, 512 3x3 (each BN, ReLU, max-pool,
     dropout), dense 256 and 512, 7 classes."""
 
     def __init__(self, n_classes: int = 7, dropout: float = 0.25) -> None:
@@ -62,7 +62,7 @@ class VGGFace(nn.Module):
 
 
 ARCHS = {
-    "seed": "the seed's CNN, 4.5 M parameters",
+    "baseline": "the original system's CNN, 4.5 M parameters",
     "vgg": "compact VGG-style, widths 32-256, 1.2 M parameters, ~118 M multiply-adds a face",
     "vgg-s": "narrower VGG-style, widths 24-192, 0.66 M parameters, ~67 M multiply-adds a face",
 }
@@ -70,8 +70,8 @@ ARCHS = {
 
 def build(arch: str, n_classes: int = 7) -> nn.Module:
     """A network by name (see :data:`ARCHS`)."""
-    if arch == "seed":
-        return SeedFaceCNN(n_classes)
+    if arch == "baseline":
+        return BaselineFaceCNN(n_classes)
     if arch == "vgg":
         return VGGFace(n_classes)
     if arch == "vgg-s":

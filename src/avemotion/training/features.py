@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ..media import SAMPLE_RATE, load_audio
-from ..speech.features import (LogMelConfig, functional_features, seed_features, speech_log_mel, voice_encoder,
+from ..speech.features import (LogMelConfig, baseline_features, functional_features, speech_log_mel, voice_encoder,
                                voice_statistics)
 
 FEATURE_KINDS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "seed": seed_features,
+    "baseline": baseline_features,
     "logmel": speech_log_mel,
     "functionals": functional_features,
     "voice": voice_statistics,
@@ -75,10 +75,10 @@ def _extract_one(args: tuple) -> np.ndarray:
     return feats
 
 
-def extract_many(paths: Sequence[str | os.PathLike[str]], kind: str = "seed", *,
+def extract_many(paths: Sequence[str | os.PathLike[str]], kind: str = "baseline", *,
                  cache_dir: str | os.PathLike[str] | None = "default", workers: int | None = None,
                  progress: bool = True, speed: float = 1.0) -> list[np.ndarray]:
-    """Features of ``kind`` ("seed", "logmel" or "functionals") for every path, in order.
+    """Features of ``kind`` ("baseline", "logmel", "functionals" or "voice") for every path, in order.
 
     ``speed`` other than 1 computes them on a speed-perturbed copy (:func:`speed_perturb`),
     for training-set augmentation.

@@ -2,7 +2,7 @@
 
 Two model kinds:
 
-* ``baseline`` — the seed: 193 averaged librosa features, standardised, into an MLP (300 hidden
+* ``baseline`` — the original system: 193 averaged librosa features, standardised, into an MLP (300 hidden
   units), scikit-learn. Exported to ONNX with skl2onnx.
 * ``cnn`` — :class:`~avemotion.training.speech_nets.SpeechCNN` on 64-band log-mel frames, trained
   with random crops, vocal-tract-length (mel-axis) warping, time stretching, SpecAugment, mixup
@@ -26,7 +26,7 @@ import numpy as np
 from ..datasets import Item
 from ..errors import AvemotionError
 from ..evaluation import score
-from ..speech.features import SEED_DIM, LogMelConfig
+from ..speech.features import BASELINE_DIM, LogMelConfig
 from .features import extract_many
 from ..taxonomy import SPEECH_EMOTIONS
 
@@ -58,11 +58,11 @@ class CNNConfig:
 
 
 # ---------------------------------------------------------------------------------------------
-# Baseline: the seed's features and MLP
+# Baseline: the original system's features and MLP
 
 
 def make_baseline(seed: int = 0):
-    """The seed's classifier: standardised 193 features → MLP(300), as a scikit-learn pipeline."""
+    """The original system's classifier: standardised 193 features → MLP(300), as a scikit-learn pipeline."""
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -158,8 +158,8 @@ def sklearn_to_onnx(model, dim: int, input_name: str = "features"):
 
 
 def export_baseline(model, path: Path) -> Path:
-    """Write the seed's pipeline as ONNX taking ``features`` (N, 193) → ``probabilities``."""
-    path.write_bytes(sklearn_to_onnx(model, SEED_DIM).SerializeToString())
+    """Write the original system's pipeline as ONNX taking ``features`` (N, 193) → ``probabilities``."""
+    path.write_bytes(sklearn_to_onnx(model, BASELINE_DIM).SerializeToString())
     return path
 
 
@@ -311,7 +311,7 @@ class CVResult:
 
 def features_for(items: Sequence[Item], kind: str, cache_dir="default", progress: bool = True,
                  speed: float = 1.0) -> list[np.ndarray]:
-    """Feature arrays for items: ``"seed"`` (193), ``"logmel"`` (64 x T) or ``"functionals"``."""
+    """Feature arrays for items: ``"baseline"`` (193), ``"logmel"`` (64 x T) or ``"functionals"``."""
     return extract_many([it.path for it in items], kind, cache_dir=cache_dir, progress=progress, speed=speed)
 
 
@@ -334,7 +334,7 @@ def _with_copies(feats: dict[str, list], x: np.ndarray, y: np.ndarray, rows: np.
 
 
 #: Which features each model kind reads.
-MODEL_FEATURES = {"baseline": ("seed",), "linear": ("functionals",), "cnn": ("logmel",),
+MODEL_FEATURES = {"baseline": ("baseline",), "linear": ("functionals",), "cnn": ("logmel",),
                   "ensemble": ("logmel", "functionals"), "encoder": ("voice", "functionals")}
 
 
@@ -430,7 +430,7 @@ def cross_validate(items: Sequence[Item], model: str = "ensemble", folds: int = 
                for name, p in probs.items() if name != model}
     train_metrics = None
     if model == "baseline":
-        x = np.stack(feats["seed"])
+        x = np.stack(feats["baseline"])
         clf = make_baseline(seed).fit(x, y)
         train_metrics = score(y, clf.predict(x), labels)
     result = CVResult(model, folds, metrics, fold_metrics, train_metrics, fold_speakers, round(time.time() - t0, 1),
@@ -731,13 +731,13 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
     cfg = _cfg(seed, epochs)
     functionals_input = {"kind": "functionals", "dim": FUNCTIONAL_DIM, "sample_rate": 16000, "trim_top_db": 35}
     if model == "baseline":
-        feats = np.stack(features_for(items, "seed"))
+        feats = np.stack(features_for(items, "baseline"))
         clf = make_baseline(seed).fit(feats, y)
         export_baseline(clf, path)
         train_acc = score(y, clf.predict(feats), labels)
         card["labels"] = [labels[i] for i in clf.classes_]  # a corpus may lack some classes
-        card["inputs"] = {"features": {"kind": "seed", "sample_rate": 16000, "dim": SEED_DIM}}
-        card["architecture"] = "seed: 193 averaged librosa features, StandardScaler, MLP (300 ReLU units), sklearn"
+        card["inputs"] = {"features": {"kind": "baseline", "sample_rate": 16000, "dim": BASELINE_DIM}}
+        card["architecture"] = "baseline: 193 averaged librosa features, StandardScaler, MLP (300 ReLU units), sklearn"
         card["training_accuracy"] = {k: train_acc[k] for k in ("unweighted_accuracy", "weighted_accuracy")}
     elif model == "linear":
         path.write_bytes(_linear_onnx(items, y, seed).SerializeToString())
