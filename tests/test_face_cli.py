@@ -133,3 +133,16 @@ def test_evaluate_face_maps_class_names_and_skips_what_the_model_lacks(capsys, t
     assert report["skipped_classes"] == {"contempt": 6} and "contempt" in out + err
     assert sorted(report["classes_scored"]) == ["angry", "happy", "sad"]
     assert (tmp_path / "ev" / "confusion.png").stat().st_size > 0
+
+
+def test_the_classifier_reads_its_crop_size_from_its_card():
+    import numpy as np
+
+    from avemotion.errors import AvemotionError
+    from avemotion.face.classify import FaceClassifier
+
+    fc = FaceClassifier("face")
+    assert fc.size == fc.bundle.card["inputs"]["faces"]["size"] == 48
+    assert fc.predict_proba(np.zeros((2, 48, 48), np.uint8)).shape == (2, 7)
+    with pytest.raises(AvemotionError, match="48x48"):
+        fc.predict_proba(np.zeros((2, 64, 64), np.uint8))

@@ -37,7 +37,7 @@ def evaluate_faces(data: str | Path, model: str, out: Path, tta: bool | None = N
         for it in kept:
             advance()
             try:
-                crops.append(crop_face(read_image(it.path)))
+                crops.append(crop_face(read_image(it.path), size=fc.size))
                 y.append(fc.labels.index(it.label))
             except AvemotionError as exc:
                 errors.append({"path": it.path, "error": exc.reason})

@@ -24,14 +24,14 @@ from ..media import read_image
 from ..taxonomy import as_dict, top_label
 from .classify import DEFAULT_FACE_MODEL, FaceClassifier
 from .detect import DEFAULT_MIN_SCORE, Detection, make_detector
-from .preprocess import align_face, crop_face
+from .preprocess import FACE_SIZE, align_face, crop_face
 
 #: Margin added around each detector's box so crops frame the face as FER2013's crops do.
 MARGINS = {"blazeface": 0.12, "haar": 0.0}
 
 
 def face_crops(image: np.ndarray, detections: Sequence[Detection] | None, margin: float,
-               align: bool = True) -> list[np.ndarray]:
+               align: bool = True, size: int = FACE_SIZE) -> list[np.ndarray]:
     """The classifier's crops for one image: one per detection, or the whole image (``None``).
 
     A detection with eye key points (BlazeFace) is aligned to FER2013's eye positions
@@ -41,9 +41,9 @@ def face_crops(image: np.ndarray, detections: Sequence[Detection] | None, margin
     image, so training and inference share one path.
     """
     if detections is None:
-        return [crop_face(image)]
-    return [align_face(image, d.keypoints[:2], box=d.box) if align and len(d.keypoints) >= 2
-            else crop_face(image, d.box, margin) for d in detections]
+        return [crop_face(image, size=size)]
+    return [align_face(image, d.keypoints[:2], size=size, box=d.box) if align and len(d.keypoints) >= 2
+            else crop_face(image, d.box, margin, size=size) for d in detections]
 
 
 @dataclass
@@ -120,11 +120,11 @@ class FaceAnalyzer:
         for img in images:
             if detect:
                 dets = self.detect(img)
-                crops.extend(face_crops(img, dets, self.margin, self.align))
+                crops.extend(face_crops(img, dets, self.margin, self.align, self.classifier.size))
             else:
                 h, w = img.shape[:2]
                 dets = [Detection((0, 0, int(w), int(h)), 1.0)]
-                crops.extend(face_crops(img, None, self.margin))
+                crops.extend(face_crops(img, None, self.margin, size=self.classifier.size))
             per_image.append(dets)
         probs = self.classifier.predict_proba(np.stack(crops)) if crops else np.zeros((0, len(self.labels)))
         out, i = [], 0

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..bundles import ModelBundle
 from ..errors import AvemotionError
-from .preprocess import to_input
+from .preprocess import FACE_SIZE, to_input
 
 DEFAULT_FACE_MODEL = "face"
 
@@ -26,6 +26,9 @@ class FaceClassifier:
         if self.bundle.card.get("task") != "face":
             raise AvemotionError(f"model {self.bundle.name!r} is not a face model", self.bundle.path)
         self.labels = self.bundle.labels
+        # the crop size is the model's contract, read from its card (48 for every FER2013 model)
+        spec = next(iter((self.bundle.card.get("inputs") or {}).values()), {})
+        self.size = int(spec.get("size", FACE_SIZE))
         self.tta = bool(self.bundle.card.get("tta", True)) if tta is None else tta
         self.batch_size = batch_size
 
@@ -38,6 +41,9 @@ class FaceClassifier:
         crops = np.asarray(crops, dtype=np.uint8)
         if crops.ndim == 2:
             crops = crops[None]
+        if crops.ndim != 3 or (len(crops) and crops.shape[1:] != (self.size, self.size)):
+            raise AvemotionError(f"model {self.bundle.name!r} reads {self.size}x{self.size} grey crops, "
+                                 f"got an array of shape {crops.shape}")
         if len(crops) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
         out = []

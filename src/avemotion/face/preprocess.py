@@ -116,7 +116,7 @@ def align_face(image: np.ndarray, eyes: Sequence[Sequence[float]], size: int = F
 
 
 def to_input(crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
-    """Stack uint8 crops into the models' input: ``float32 (N, 1, 48, 48)`` in 0..255."""
+    """Stack uint8 crops into the models' input: ``float32 (N, 1, size, size)`` in 0..255."""
     arr = np.asarray(crops, dtype=np.float32)
     if arr.ndim == 2:
         arr = arr[None]
