@@ -380,3 +380,15 @@ def test_a_live_result_is_typed_and_drawn_by_the_report_layer():
     assert set(d) == {"time", "faces", "main_track", "state", "label"} and d["faces"][0]["track"] == out.main_track
     drawn = draw_live(image, out)
     assert drawn.shape == image.shape and (drawn != image).any() and (image == cv2.imread(str(CLIPS / "single_face.jpg"))).all()
+
+
+def test_what_a_killed_writer_left_is_removed_on_the_next_run(tmp_path):
+    from avemotion.batch import analyze_many
+
+    clip = write_video(tmp_path / "v.mp4", 1.0)
+    out = tmp_path / "out" / "v"
+    out.mkdir(parents=True)
+    (out / ".annotated.mp4.4242.tmp.mp4").write_bytes(b"half a video")  # kill -9 mid-write, earlier
+    (out / ".result.json.4242.tmp.json").write_text("{")
+    item = next(analyze_many([clip], tmp_path / "out", outputs=["json", "png"]))
+    assert item.status == "ok" and not list(out.glob(".*tmp*"))

@@ -75,3 +75,19 @@ def test_os_errors_are_named_not_unexpected():
     err = as_error(PermissionError(13, "Permission denied", "/out/x/result.json"), Path("a.mp4"))
     assert str(err) == "a.mp4: permission denied (/out/x/result.json)"
     assert "unexpected" in str(as_error(RuntimeError("boom"), Path("a.mp4")))
+
+
+@pytest.mark.parametrize("case", ["out_is_a_file", "live_smooth_0", "annotate_txt", "annotate_folder"])
+def test_the_reported_tracebacks_are_one_line_errors(capsys, tmp_path, case):
+    from .conftest import CLIPS, need
+
+    clip = need(CLIPS / "single_face.jpg")
+    (tmp_path / "taken").write_text("a file")
+    (tmp_path / "folder.png").mkdir()
+    argv = {"out_is_a_file": ["analyze", str(clip), str(clip), "--out", str(tmp_path / "taken")],
+            "live_smooth_0": ["live", "--source", str(clip), "--smooth", "0", "--max-frames", "1"],
+            "annotate_txt": ["face", str(clip), "--annotate", str(tmp_path / "out.txt")],
+            "annotate_folder": ["face", str(clip), "--annotate", str(tmp_path / "folder.png")]}[case]
+    assert main(argv) in (1, 2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[-1].startswith("avemotion: error:") and not any("Traceback" in line for line in err), err

@@ -4,7 +4,6 @@ import json
 import re
 import shutil
 import signal
-import os
 import socket
 import subprocess
 import sys
@@ -12,7 +11,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -285,129 +283,3 @@ def test_safe_names():
 
 
 # -- who may talk to the server -------------------------------------------------------------------
-
-
-def test_other_sites_and_host_names_are_refused_the_page_works(server, clip):
-    own = server.url
-    with open(clip, "rb") as f:  # a cross-site form post from a page on another site
-        r = httpx.post(f"{own}/v1/analyze", files={"file": ("x.mp4", f)}, headers={"Origin": "http://evil.example"})
-    assert r.status_code == 403 and "evil.example" in r.json()["detail"]
-    assert httpx.get(f"{own}/v1/jobs", headers={"Origin": "http://evil.example"}).status_code == 403
-    # DNS rebinding: a name of the attacker's that resolves to 127.0.0.1
-    assert httpx.get(f"{own}/v1/jobs", headers={"Host": f"evil.example:{server.port}"}).status_code == 400
-    # the page itself (same origin), and clients that send no Origin, work
-    with open(clip, "rb") as f:
-        r = httpx.post(f"{own}/v1/analyze", files={"file": ("x.mp4", f)}, headers={"Origin": own})
-    assert r.status_code == 202
-    assert httpx.get(f"{own}/", headers={"Host": f"localhost:{server.port}"}).status_code == 200
-    assert submit(own, clip).status_code == 202
-
-
-def test_a_websocket_from_another_site_is_closed(tmp_path):
-    from fastapi.testclient import TestClient
-    from starlette.websockets import WebSocketDisconnect
-
-    from avemotion.server import ServerConfig, create_app
-
-    with TestClient(create_app(ServerConfig(data_dir=tmp_path / "data", allowed_hosts=["testserver"]))) as client:
-        with pytest.raises(WebSocketDisconnect):
-            with client.websocket_connect("/v1/live", headers={"Origin": "http://evil.example"}) as ws:
-                ws.receive_json()
-        with client.websocket_connect("/v1/live", headers={"Origin": "http://testserver"}) as ws:
-            ws.send_text("hi")
-            assert "error" in ws.receive_json()
-
-
-def test_a_token_when_one_is_set(tmp_path, clip):
-    s = Server(tmp_path / "data", "--token", "s3cret").start()
-    try:
-        assert httpx.get(f"{s.url}/v1/jobs").status_code == 401
-        assert httpx.get(f"{s.url}/v1/jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert httpx.get(f"{s.url}/v1/jobs", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-        with httpx.Client(base_url=s.url) as browser:  # opening /?token=... once sets the cookie
-            assert browser.get("/?token=s3cret", follow_redirects=True).status_code == 200
-            assert browser.get("/v1/jobs").status_code == 200
-    finally:
-        s.stop()
-
-
-def test_a_chunked_upload_over_the_limit_is_refused_while_it_streams(tmp_path):
-    """No Content-Length to check first: the 413 must come while the body is still arriving."""
-    s = Server(tmp_path / "data", "--max-upload-mb", "1").start()
-    try:
-        sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
-        boundary = "x" * 16
-        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.mp4\"\r\n"
-                "Content-Type: video/mp4\r\n\r\n").encode()
-        sock.sendall((f"POST /v1/analyze HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\nTransfer-Encoding: chunked\r\n"
-                      f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n").encode())
-        sock.sendall(f"{len(head):x}\r\n".encode() + head + b"\r\n")
-        sent, answer = 0, b""
-        chunk = os.urandom(256 * 1024)
-        sock.setblocking(False)
-        while sent < 200 * 1024 * 1024 and not answer:
-            try:
-                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-                sent += len(chunk)
-            except (BlockingIOError, BrokenPipeError, ConnectionResetError):
-                time.sleep(0.01)
-            try:
-                answer = sock.recv(4096)
-            except BlockingIOError:
-                pass
-            except ConnectionResetError:
-                break
-        sock.close()
-        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-        assert sent < 20 * 1024 * 1024  # refused after about the limit, not after the 200 MB
-        assert not list((tmp_path / "data" / "uploads").iterdir())  # nothing left behind
-    finally:
-        s.stop()
-
-
-def test_after_a_restart_waiting_jobs_go_before_the_one_that_was_running(tmp_path):
-    from avemotion.server import Jobs, ServerConfig
-
-    jobs = Jobs(ServerConfig(data_dir=tmp_path / "data"))
-    for job_id, status in (("a" * 32, "running"), ("b" * 32, "queued"), ("c" * 32, "queued")):
-        (jobs.uploads / f"{job_id}.mp4").write_bytes(b"x")
-        jobs.store.add(job_id, "f.mp4", f"{job_id}.mp4", {})
-        jobs.store.update(job_id, status=status)
-        time.sleep(0.01)
-    jobs.recover()
-    order = [jobs.queue.get_nowait() for _ in range(3)]
-    assert order == ["b" * 32, "c" * 32, "a" * 32]  # a running job may be what stopped the server
-    assert jobs.store.get("a" * 32)["note"].startswith("resumed after a server restart")
-
-
-def _peak_mb(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's peak memory from /proc")
-def test_three_decompression_bombs_at_once_cost_the_server_little(tmp_path, clip):
-    import concurrent.futures
-
-    import cv2
-
-    import avemotion
-
-    side = int(np.sqrt(avemotion.MAX_IMAGE_PIXELS)) + 100  # 11,054 px square: 366 MB once decoded in colour
-    ok, buf = cv2.imencode(".png", np.zeros((side, side), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])
-    bomb = tmp_path / "bomb.png"
-    bomb.write_bytes(buf.tobytes())
-    s = Server(tmp_path / "data").start()
-    try:
-        idle = _peak_mb(s.proc.pid)
-        with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            answers = list(pool.map(lambda _: submit(s.url, bomb), range(3)))
-        assert [a.status_code for a in answers] == [415] * 3 and "too large" in answers[0].json()["detail"]
-        assert _peak_mb(s.proc.pid) - idle < 1024
-        t0 = time.time()
-        job = wait(s.url, submit(s.url, clip).json()["id"])  # a normal job after them: its usual time
-        assert job["status"] == "done" and time.time() - t0 < 60
-    finally:
-        s.stop()

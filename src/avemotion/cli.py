@@ -152,7 +152,11 @@ def cmd_face(args: argparse.Namespace) -> int:
             from .report.draw import draw_faces
 
             Path(args.annotate).parent.mkdir(parents=True, exist_ok=True)
-            if not cv2.imwrite(str(args.annotate), draw_faces(read_image(result.path), result.faces)):
+            try:
+                written = cv2.imwrite(str(args.annotate), draw_faces(read_image(result.path), result.faces))
+            except cv2.error:  # an extension OpenCV has no writer for (.txt), or a folder
+                written = False
+            if not written:
                 raise AvemotionError("cannot write an image there (use .png or .jpg)", args.annotate)
             print(f"annotated image written to {args.annotate}", file=sys.stderr)
 
