@@ -104,33 +104,22 @@ def load_audio(path: str | os.PathLike[str], sr: int = SAMPLE_RATE, *, normalize
 
     ``normalize`` applies :func:`normalize_loudness`, so quiet and loud recordings look alike
     to the models. Raises :class:`MediaError` for unreadable files, files without an audio
-    track, and tracks with no samples.
+    track, and tracks with no samples. The same decoder as :func:`audio_blocks`, gathered whole.
     """
     p = check_file(path)
-    y = _load_soundfile(p, sr, max_seconds)
-    if y is None:
-        y = _load_pyav(p, sr, max_seconds)
+    limit = None if max_seconds is None else int(max_seconds * sr)
+    chunks: list[np.ndarray] = []
+    got = 0
+    for piece in _audio_pieces(p, sr):
+        chunks.append(piece)
+        got += piece.size
+        if limit is not None and got >= limit:
+            break
+    y = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    y = y[:limit] if limit is not None else y
     if y.size == 0:
         raise MediaError("audio track holds no samples (zero length)", p)
-    if not np.all(np.isfinite(y)):
-        y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
     return normalize_loudness(y) if normalize else y
-
-
-def _load_soundfile(p: Path, sr: int, max_seconds: float | None) -> np.ndarray | None:
-    if p.suffix.lower() not in {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}:
-        return None
-    import soundfile as sf
-
-    try:
-        with sf.SoundFile(str(p)) as f:
-            frames = -1 if max_seconds is None else int(max_seconds * f.samplerate)
-            data = f.read(frames=frames, dtype="float32", always_2d=True)
-            native = f.samplerate
-    except (sf.LibsndfileError, RuntimeError, TypeError):
-        return None  # let FFmpeg try; it reads more variants and words its errors
-    y = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    return resample(y, native, sr)
 
 
 def resample(y: np.ndarray, orig_sr: int, sr: int) -> np.ndarray:
@@ -140,33 +129,6 @@ def resample(y: np.ndarray, orig_sr: int, sr: int) -> np.ndarray:
     import soxr
 
     return soxr.resample(np.asarray(y, dtype=np.float32), orig_sr, sr, quality="HQ").astype(np.float32)
-
-
-def _load_pyav(p: Path, sr: int, max_seconds: float | None) -> np.ndarray:
-    import av
-
-    with _open(p) as container:
-        if not container.streams.audio:
-            raise MediaError("has no audio track", p)
-        stream = container.streams.audio[audio_stream_index(p)]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
-        chunks: list[np.ndarray] = []
-        limit = None if max_seconds is None else int(max_seconds * sr)
-        got = 0
-        try:
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-                    got += chunks[-1].size
-                if limit is not None and got >= limit:
-                    break
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
-        except av.FFmpegError as exc:
-            if not chunks:
-                raise MediaError(f"audio track cannot be decoded ({_short(exc)})", p) from None
-    y = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
-    return y[:limit] if limit is not None else y
 
 
 def audio_stream_index(path: str | os.PathLike[str], seconds: float = 30.0) -> int:
@@ -195,9 +157,10 @@ def _loudest_stream(p: Path, seconds: float) -> int:
             total, got = 0.0, 0
             try:
                 for frame in container.decode(stream):
-                    x = frame.to_ndarray().astype(np.float64)
-                    if np.issubdtype(frame.to_ndarray().dtype, np.integer):
-                        x /= np.iinfo(frame.to_ndarray().dtype).max
+                    raw = frame.to_ndarray()
+                    x = raw.astype(np.float64)
+                    if np.issubdtype(raw.dtype, np.integer):
+                        x /= np.iinfo(raw.dtype).max
                     total += float(np.sum(x * x))
                     got += frame.samples
                     if got >= seconds * (frame.sample_rate or 16000):
@@ -265,15 +228,11 @@ def _audio_pieces(p: Path, sr: int) -> Iterator[np.ndarray]:
     """Mono float32 pieces at ``sr``, straight from the decoder (soundfile where it reads the file)."""
     if p.suffix.lower() in {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}:
         import soundfile as sf
+        import soxr
 
+        yielded = False
         try:
-            f = sf.SoundFile(str(p))
-        except (sf.LibsndfileError, RuntimeError, TypeError):
-            f = None
-        if f is not None:
-            import soxr
-
-            with f:
+            with sf.SoundFile(str(p)) as f:
                 stream = None if f.samplerate == sr else soxr.ResampleStream(f.samplerate, sr, 1, dtype="float32",
                                                                               quality="HQ")
                 while True:
@@ -282,23 +241,31 @@ def _audio_pieces(p: Path, sr: int) -> Iterator[np.ndarray]:
                     mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
                     out = mono if stream is None else stream.resample_chunk(mono, last=last)
                     if out.size:
+                        yielded = True
                         yield np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
                     if last:
                         return
+        except (sf.LibsndfileError, RuntimeError, TypeError):
+            if yielded:  # damage part-way: what came before it stands
+                return
+            # else let FFmpeg try: it reads more variants and words its errors
     import av
 
     with _open(p) as container:
         if not container.streams.audio:
             raise MediaError("has no audio track", p)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+        decoded = False
         try:
             for frame in container.decode(container.streams.audio[audio_stream_index(p)]):
                 for out in resampler.resample(frame):
+                    decoded = True
                     yield np.nan_to_num(out.to_ndarray().reshape(-1))
-        except av.FFmpegError as exc:
-            raise MediaError(f"audio track cannot be decoded ({_short(exc)})", p) from None
-        for out in resampler.resample(None):
-            yield np.nan_to_num(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                yield np.nan_to_num(out.to_ndarray().reshape(-1))
+        except av.FFmpegError as exc:  # damage part-way: what came before it stands
+            if not decoded:
+                raise MediaError(f"audio track cannot be decoded ({_short(exc)})", p) from None
 
 
 @dataclass(frozen=True)
