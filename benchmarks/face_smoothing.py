@@ -37,7 +37,7 @@ def final_run_start(times: list[float], labels: list[str], label: str) -> float 
 
 
 def measure(path: Path, sigma: float) -> dict:
-    va = VideoAnalyzer(AnalyzeConfig(face_smoothing=sigma))
+    va = VideoAnalyzer(AnalyzeConfig.of(face_smoothing=sigma))
     r = va.analyze(path)
     main = r.main_track
     frames = [(fr.time, f.label) for fr in r.frames for f in fr.faces if f.track == main]
@@ -54,7 +54,7 @@ def measure(path: Path, sigma: float) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sigma", type=float, default=AnalyzeConfig().face_smoothing)
+    ap.add_argument("--sigma", type=float, default=AnalyzeConfig().face.smoothing)
     args = ap.parse_args()
     out = {}
     for clip in ("WolfgangLanger_Pexels.mp4", "face_noface.mov", "noface_face.mov", "single_face.mp4"):

@@ -255,9 +255,9 @@ def test_single_bad_file_is_one_line(tmp_path, capsys):
 
 def test_config_rejects_nonsense():
     with pytest.raises(ValueError):
-        AnalyzeConfig(fusion="vote")
+        AnalyzeConfig.of(fusion="vote")
     with pytest.raises(ValueError):
-        AnalyzeConfig(fps=0)
+        AnalyzeConfig.of(fps=0)
 
 
 # -- live -------------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ def test_batch_outputs_never_collide_and_options_count(tmp_path):
     assert len({i.out for i in items}) == 4
     again = list(avemotion.analyze_many([tmp_path / "in"], out=tmp_path / "out", annotate=False))
     assert [i.status for i in again] == ["done earlier"] * 4
-    other = avemotion.AnalyzeConfig(fps=2.0)
+    other = avemotion.AnalyzeConfig.of(fps=2.0)
     redone = list(avemotion.analyze_many([tmp_path / "in"], out=tmp_path / "out", config=other, annotate=False))
     assert [i.status for i in redone] == ["ok"] * 4
 

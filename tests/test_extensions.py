@@ -1,11 +1,13 @@
-"""Extending avemotion from one file: a toy output format and a toy fusion rule, registered here alone,
-show up in `avemotion analyze --help`, the server's /v1/options and the outputs of a run."""
+"""Extending avemotion from one file: a toy output format, a toy fusion rule and a toy face detector,
+registered here alone, show up in `avemotion analyze --help`, the server's /v1/options and the outputs
+of a run."""
 
 import json
 
 import pytest
 
 from avemotion import fusion
+from avemotion.face import detect
 from avemotion.report import outputs
 
 from .test_analyze import write_video
@@ -24,6 +26,19 @@ def toys(monkeypatch):
 
     outputs.register_output(outputs.Output("labels", "labels.tsv", write_labels, "the fused label of each window"))
 
+    class WholeFrame:
+        """A toy detector: the middle of every frame is a face."""
+
+        name = "middle"
+        margin = 0.0
+
+        def detect(self, image):
+            h, w = image.shape[:2]
+            return [detect.Detection((w // 4, h // 4, w // 2, h // 2), 1.0)]
+
+    monkeypatch.setattr(detect, "DETECTORS", dict(detect.DETECTORS))
+    detect.register_detector(WholeFrame)
+
 
 def test_a_toy_output_and_fusion_rule_appear_everywhere(toys, tmp_path, capsys):
     from avemotion.cli import main
@@ -31,12 +46,14 @@ def test_a_toy_output_and_fusion_rule_appear_everywhere(toys, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["analyze", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "labels" in help_text and "face_first" in help_text
+    assert "labels" in help_text and "face_first" in help_text and "middle" in help_text
 
     clip = write_video(tmp_path / "v.mp4", 2.0)
-    assert main(["analyze", str(clip), "--out", str(tmp_path / "o"), "--fusion", "face_first"]) == 0
+    assert main(["analyze", str(clip), "--out", str(tmp_path / "o"), "--fusion", "face_first",
+                 "--detector", "middle"]) == 0
     made = json.loads((tmp_path / "o" / "result.json").read_text())
     assert "labels.tsv" in made["outputs"] and made["config"]["fusion"] == "face_first"
+    assert made["models"]["detector"] == "middle" and made["status"]["face"] == "ok"  # every frame has its face
     assert len((tmp_path / "o" / "labels.tsv").read_text().splitlines()) == len(made["timeline"])
 
     pytest.importorskip("fastapi")
@@ -47,4 +64,5 @@ def test_a_toy_output_and_fusion_rule_appear_everywhere(toys, tmp_path, capsys):
     with TestClient(create_app(ServerConfig(data_dir=tmp_path / "data", allowed_hosts=["testserver"]))) as client:
         options = client.get("/v1/options").json()
     assert "labels" in options["outputs"] and "face_first" in options["fusion_rules"]
+    assert "middle" in options["detectors"]
     assert options["fps"] == 5.0 and options["outputs"]["labels"]["file"] == "labels.tsv"

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from avemotion.errors import AvemotionError
-from avemotion.fusion import (FusionConfig, ModalityInput, confidence_fusion, load_weights, peakedness,
+from avemotion.fusion import (FusionOptions, ModalityInput, confidence_fusion, load_weights, peakedness,
                               weighted_average)
 from avemotion.taxonomy import FACE_EMOTIONS, SPEECH_EMOTIONS
 
@@ -20,7 +20,7 @@ def test_seed_weighted_average_and_calm_folds_into_neutral():
     assert set(out) == set(FACE_EMOTIONS) and sum(out.values()) == pytest.approx(1)
     assert out["happy"] == pytest.approx((0.94 + 0.01) / 2, abs=1e-4)
     assert out["neutral"] == pytest.approx((0.01 + 0.93 + 0.01) / 2, abs=1e-4)
-    only_face = weighted_average({"face": ModalityInput(face)}, FusionConfig(weights={"face": 0.7, "voice": 0.3}))
+    only_face = weighted_average({"face": ModalityInput(face)}, FusionOptions(weights={"face": 0.7, "voice": 0.3}))
     assert only_face == pytest.approx({k: round(v, 6) for k, v in face.items()})
 
 

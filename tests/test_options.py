@@ -17,7 +17,7 @@ from .conftest import voice_like
                                      {"face_smoothing": -1.0}, {"fusion": "vote"}])
 def test_config_rejects(options):
     with pytest.raises(OptionError):
-        AnalyzeConfig(**options)
+        AnalyzeConfig.of(**options)
 
 
 @pytest.mark.parametrize("args", [["--fps", "nan"], ["--window", "0.0001"], ["--weights", "face=inf,voice=1"],

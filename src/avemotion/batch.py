@@ -20,7 +20,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import AvemotionError
@@ -205,4 +205,4 @@ def analyze_many(paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike
 
 def batch_options(config, outputs: Sequence[str]) -> dict:
     """What a finished file's result must have been made with to be skipped: the options and outputs."""
-    return asdict(config) | {"outputs": list(outputs)}
+    return config.flat() | {"outputs": list(outputs)}

@@ -185,8 +185,8 @@ def _analyze_config(args: argparse.Namespace):
     from .pipeline import AnalyzeConfig
 
     weights = {"weights": load_weights(args.weights)} if args.weights else {}
-    return AnalyzeConfig(fps=args.fps, window=args.window, fusion=args.fusion, detector=args.detector,
-                         tta=args.tta, tiles=args.tiles, face_smoothing=args.face_smoothing, **weights)
+    return AnalyzeConfig.of(fps=args.fps, window=args.window, fusion=args.fusion, detector=args.detector,
+                            tta=args.tta, tiles=args.tiles, face_smoothing=args.face_smoothing, **weights)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -270,10 +270,9 @@ def _batch_summary(counts: dict[str, int], n: int, seconds: float, root: Path, r
 
 def _print_analysis(result, out: Path) -> None:
     from .report.tables import print_table, probability_table
-    from .taxonomy import FACE_EMOTIONS
 
     s = result.summary
-    labels = list(FACE_EMOTIONS) + [lab for lab in result.models.get("voice_labels", []) if lab not in FACE_EMOTIONS]
+    labels = result.all_labels
     print(f"{result.path}  ({result.duration:.1f} s; face: {result.status['face']}, voice: {result.status['voice']})")
     print_table(probability_table({"voice": s["voice"], "face": s["face"], "fused": s["fused"]}, labels=labels))
     print(f"overall: {result.label or 'nothing to read (no face, no speech)'}")
@@ -383,9 +382,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         report = evaluate_model(items, args.onnx, out)
     elif args.protocol == "loco":
         from .evaluation import write_json
-        from .training.speech import leave_one_corpus_out
+        from .training.speech import cnn_config, leave_one_corpus_out
 
-        report = leave_one_corpus_out(items, args.model, args.seed)
+        report = leave_one_corpus_out(items, args.model, args.seed, cnn_config(args.seed, args.epochs, args.mixup))
         write_json(report, out / "metrics.json")
         rows = {c: {"held out": c, "trained on": "+".join(r["train_corpora"]),
                     "classes": len(r["metrics"]["per_class_recall"]), **{k: r["metrics"][k] for k in (
@@ -481,9 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--demo", action="store_true", help="run on the bundled (synthesised) speech sample")
     sp.add_argument("--json", action="store_true", help="print one JSON object (JSON Lines for several files)")
     sp.add_argument("--plot", metavar="OUT.png", help="draw waveform, mel spectrogram and result (one file)")
-    sp.add_argument("--model", default="speech", help="shipped model name or .onnx path (default: speech)")
+    sp.add_argument("--model", default=defaults.speech.model, help="shipped model name or .onnx path (default: %(default)s)")
     sp.add_argument("--no-vad", action="store_true", help="classify the whole signal, skip voice detection")
-    sp.add_argument("--max-segment", type=float, default=4.0, help="longest segment classified at once (s)")
+    sp.add_argument("--max-segment", type=float, default=defaults.speech.max_segment, help="longest segment classified at once (s)")
     sp.set_defaults(func=cmd_speech)
 
     fp = sub.add_parser("face", help="every face in image files, with its expression")
@@ -491,9 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--json", action="store_true", help="print one JSON object (JSON Lines for several files)")
     fp.add_argument("--annotate", metavar="OUT.png", help="draw boxes and labels (one file)")
     fp.add_argument("--no-detect", action="store_true", help="the whole image is one face (for face crops)")
-    fp.add_argument("--detector", default=defaults.detector, choices=list(DETECTORS))
-    fp.add_argument("--min-score", type=float, default=0.6, help="lowest detector score kept (BlazeFace)")
-    fp.add_argument("--model", default="face", help="shipped model name or .onnx path (default: face)")
+    fp.add_argument("--detector", default=defaults.face.detector, choices=list(DETECTORS))
+    fp.add_argument("--min-score", type=float, default=defaults.face.min_score, help="lowest detector score kept (BlazeFace)")
+    fp.add_argument("--model", default=defaults.face.model, help="shipped model name or .onnx path (default: %(default)s)")
     fp.add_argument("--tiles", action=argparse.BooleanOptionalAction, default=True,
                     help="BlazeFace also scans the quarters of large images, for small faces (default on)")
     fp.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
@@ -506,16 +505,16 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--demo", action="store_true", help="run on the bundled real clip")
     an.add_argument("--out", default=None,
                     help="output folder (default avemotion-out/NAME; several files: a folder each inside it)")
-    an.add_argument("--fps", type=float, default=defaults.fps, help="video frames sampled a second (default %(default)s)")
-    an.add_argument("--window", type=float, default=defaults.window, help="timeline window in seconds (default %(default)s)")
-    an.add_argument("--fusion", default=defaults.fusion, choices=list(FUSION_RULES),
+    an.add_argument("--fps", type=float, default=defaults.face.fps, help="video frames sampled a second (default %(default)s)")
+    an.add_argument("--window", type=float, default=defaults.fusion.window, help="timeline window in seconds (default %(default)s)")
+    an.add_argument("--fusion", default=defaults.fusion.rule, choices=list(FUSION_RULES),
                     help="confidence-aware (default) or the original system's fixed weighted average")
     an.add_argument("--weights", default=None, help="modality weights: face=0.6,voice=0.4 or a JSON file")
-    an.add_argument("--detector", default=defaults.detector, choices=list(DETECTORS))
+    an.add_argument("--detector", default=defaults.face.detector, choices=list(DETECTORS))
     an.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None, help="face test-time flip")
     an.add_argument("--tiles", action="store_true",
                     help="find small faces too: BlazeFace also scans frame quarters (about 5x the detection time)")
-    an.add_argument("--face-smoothing", type=float, default=defaults.face_smoothing, metavar="SECONDS",
+    an.add_argument("--face-smoothing", type=float, default=defaults.face.smoothing, metavar="SECONDS",
                     help="sigma of the centred smoothing of each face track over time (default %(default)s; 0: off)")
     from .report.outputs import OUTPUTS, default_outputs
 
@@ -537,8 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--smooth", type=float, default=1.0, help="time constant of the running state (s)")
     lv.add_argument("--max-frames", type=int, default=None, help="stop after this many frames read")
     lv.add_argument("--show", action="store_true", help="overlay window (needs a display and GUI OpenCV)")
-    lv.add_argument("--detector", default=defaults.detector, choices=list(DETECTORS))
-    lv.add_argument("--model", default="face")
+    lv.add_argument("--detector", default=defaults.face.detector, choices=list(DETECTORS))
+    lv.add_argument("--model", default=defaults.face.model)
     lv.set_defaults(func=cmd_live)
 
     sv = sub.add_parser("serve", help="the web app and REST API (needs the server extra)")
@@ -581,6 +580,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--folds", type=int, default=6)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--epochs", type=int, default=None, help="override the CNN's epochs")
+    ev.add_argument("--mixup", type=float, default=None, metavar="P",
+                    help="CNN: share of batches mixed (mixup, alpha 0.4; default 0)")
     ev.add_argument("--corpus", default=None, help="force a corpus reader (ravdess, cremad, tess, savee, emodb)")
     ev.add_argument("--out", default="avemotion-out/eval", help="folder for metrics.json and confusion.png")
     ev.set_defaults(func=cmd_evaluate)

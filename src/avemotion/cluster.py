@@ -21,7 +21,6 @@ import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 from .errors import require
@@ -57,7 +56,7 @@ def _analyzer(config_json: str):
     if config_json not in _ANALYZERS:
         from .pipeline import AnalyzeConfig, VideoAnalyzer
 
-        _ANALYZERS[config_json] = VideoAnalyzer(AnalyzeConfig(**json.loads(config_json)))
+        _ANALYZERS[config_json] = VideoAnalyzer(AnalyzeConfig.of(**json.loads(config_json)))
     return _ANALYZERS[config_json]
 
 
@@ -79,7 +78,7 @@ def analyze_on_ray(files: Sequence[Path], dirs: dict[Path, Path], config, output
     """Every file as a Ray task; :class:`~avemotion.batch.BatchItem` s as they finish."""
     ray = connect(address)
     task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(analyze_file)
-    config_json = json.dumps(asdict(config), sort_keys=True)
+    config_json = json.dumps(config.flat(), sort_keys=True)
     limit = max_in_flight or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     pending: dict = {}
     todo = iter(files)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -32,12 +33,33 @@ class ModalityInput:
 
 
 @dataclass
-class FusionConfig:
-    """Fixed weights per modality, and the confidence below which a modality is ignored."""
+class FusionOptions:
+    """How the two lanes become one: the rule, its weights, the window, the fused label set.
 
+    Every default of fusion is written here once; the command line, the server form and the web
+    page read them (through :class:`avemotion.pipeline.AnalyzeConfig` and ``/v1/options``).
+    """
+
+    rule: str = "confidence"  # a key of FUSION_RULES: "confidence" or "weighted" (the original system's)
     weights: dict[str, float] = field(default_factory=lambda: {"face": 0.5, "voice": 0.5})
-    min_confidence: float = 0.05
-    labels: tuple[str, ...] = FACE_EMOTIONS
+    window: float = 1.0  # s: the timeline's window
+    min_confidence: float = 0.05  # a modality less confident than this in a window is dropped
+    labels: tuple[str, ...] = FACE_EMOTIONS  # the fused label set, carried into the result
+
+    #: Accepted ranges: a 1e-7-s window would stall a worker; an hour is the longest.
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {"window": (0.1, 3600.0), "weight": (0.0, 1e6)}
+
+    def __post_init__(self) -> None:
+        from .errors import OptionError, check_number
+
+        if self.rule not in FUSION_RULES:
+            raise OptionError(f"fusion must be one of {', '.join(FUSION_RULES)}, not {self.rule!r}")
+        self.window = check_number("window", self.window, *self.RANGES["window"])
+        if not isinstance(self.weights, dict):
+            raise OptionError(f"weights must map face/voice to numbers, got {self.weights!r}")
+        self.weights = {k: check_number(f"weight of {k}", v, *self.RANGES["weight"]) for k, v in self.weights.items()}
+        if not any(v > 0 for v in self.weights.values()):
+            raise OptionError("weights must not all be zero")
 
 
 def _aligned(probs: Mapping[str, float], labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -70,9 +92,9 @@ def _combine(parts: list[tuple[np.ndarray, np.ndarray, float]], labels: Sequence
     return {lab: round(float(v / total), 6) for lab, v in zip(labels, fused, strict=True)}
 
 
-def weighted_average(inputs: Mapping[str, ModalityInput], config: FusionConfig | None = None) -> dict[str, float] | None:
+def weighted_average(inputs: Mapping[str, ModalityInput], config: FusionOptions | None = None) -> dict[str, float] | None:
     """The original system's rule: Σ w_m p_m / Σ w_m per emotion, over the modalities present."""
-    cfg = config or FusionConfig()
+    cfg = config or FusionOptions()
     parts = []
     for name, inp in inputs.items():
         if inp.probabilities and cfg.weights.get(name, 0) > 0:
@@ -81,13 +103,13 @@ def weighted_average(inputs: Mapping[str, ModalityInput], config: FusionConfig |
     return _combine(parts, cfg.labels)
 
 
-def confidence_fusion(inputs: Mapping[str, ModalityInput], config: FusionConfig | None = None) -> dict[str, float] | None:
+def confidence_fusion(inputs: Mapping[str, ModalityInput], config: FusionOptions | None = None) -> dict[str, float] | None:
     """Weights scaled by each modality's confidence in this window: coverage × (0.5 + peakedness).
 
     Coverage carries the most: a face seen in one frame of ten, or half a second of speech in a
     four-second window, should not outvote a modality that saw the whole window.
     """
-    cfg = config or FusionConfig()
+    cfg = config or FusionOptions()
     parts = []
     for name, inp in inputs.items():
         if not inp.probabilities or cfg.weights.get(name, 0) <= 0:
@@ -133,7 +155,7 @@ def load_weights(spec: str, allow_file: bool = True) -> dict[str, float]:
     unknown = set(data) - {"face", "voice"}
     if unknown:
         raise AvemotionError(f"weights name face and/or voice only; got {sorted(unknown)}")
-    data = {k: check_number(f"weight of {k}", v, 0.0, 1e6) for k, v in data.items()}
+    data = {k: check_number(f"weight of {k}", v, *FusionOptions.RANGES["weight"]) for k, v in data.items()}
     if not any(v > 0 for v in data.values()):
         raise AvemotionError(f"weights must not all be zero; got {data}")
     return {"face": 0.0, "voice": 0.0} | data  # a modality not named gets no weight

@@ -49,9 +49,12 @@ class LiveResult:
 class LiveAnalyzer:
     """Load once; :meth:`step` one BGR frame at its time (s) → a :class:`LiveResult`."""
 
-    def __init__(self, model: str = "face", detector: str = "blazeface", tau: float = 1.0, *,
+    def __init__(self, model: str | None = None, detector: str | None = None, tau: float = 1.0, *,
                  faces=None) -> None:
-        from .face.analyzer import FaceAnalyzer
+        """``model``/``detector``: as :class:`~avemotion.face.analyzer.FaceOptions` (None: its default)."""
+        from .face.analyzer import FaceAnalyzer, FaceOptions
+
+        model, detector = model or FaceOptions.model, detector or FaceOptions.detector
 
         # ``faces``: an already loaded FaceAnalyzer to share (the web server's live sockets do).
         self.faces = faces or FaceAnalyzer(model, detector=detector)

@@ -34,47 +34,59 @@ import numpy as np
 
 from . import __version__
 from .errors import MediaError
-from .face.detect import DEFAULT_MIN_SCORE
+from .face.analyzer import FaceOptions
 from .face.track import IoUTracker, smooth_over_time
-from .fusion import FUSION_RULES, FusionConfig, ModalityInput
+from .fusion import FUSION_RULES, FusionOptions, ModalityInput
 from .media import MediaInfo, audio_stream_index, iter_frames, probe
-from .taxonomy import FACE_EMOTIONS, as_dict, top_label
+from .speech.analyzer import SpeechOptions
+from .taxonomy import as_dict, top_label
 
 SCHEMA_VERSION = "1.0"
 
 
+#: The flat option names (command line, server form, ``analyze(path, **options)``, result.json's
+#: ``config``) and where each lives: (options dataclass, field).
+FLAT_OPTIONS: dict[str, tuple[str, str]] = {
+    "fps": ("face", "fps"), "window": ("fusion", "window"), "fusion": ("fusion", "rule"),
+    "weights": ("fusion", "weights"), "face_model": ("face", "model"), "speech_model": ("speech", "model"),
+    "detector": ("face", "detector"), "min_face_score": ("face", "min_score"), "max_side": ("face", "max_side"),
+    "tta": ("face", "tta"), "tiles": ("face", "tiles"), "face_smoothing": ("face", "smoothing"),
+}
+
+
 @dataclass
 class AnalyzeConfig:
-    """How a file is analysed (every field is a command-line option of ``avemotion analyze``)."""
+    """How a file is analysed: one options dataclass per analyser (each default written there once).
 
-    fps: float = 5.0  # frames sampled a second for faces
-    window: float = 1.0  # timeline window, seconds
-    fusion: str = "confidence"  # "confidence" (default) or "weighted" (the original system's fixed average)
-    weights: dict[str, float] = field(default_factory=lambda: dict(FusionConfig().weights))  # written once, in fusion
-    face_model: str = "face"
-    speech_model: str = "speech"
-    detector: str = "blazeface"
-    min_face_score: float = DEFAULT_MIN_SCORE
-    max_side: int | None = 960  # larger frames are shrunk first (detection sees 192 px, faces 48 px)
-    tta: bool | None = None  # face test-time flip (None: as the model card says)
-    tiles: bool = False  # BlazeFace also scans frame quarters: small faces, about 5x the detection time
-    face_smoothing: float = 0.8  # s: sigma of the centred smoothing of each face track over time (0: off)
+    ``AnalyzeConfig.of(fps=2, window=2.0)`` builds one from the flat names of :data:`FLAT_OPTIONS`
+    (those of ``avemotion analyze``'s options); :meth:`flat` gives them back.
+    """
 
-    def __post_init__(self) -> None:
-        from .errors import OptionError, check_number
+    face: FaceOptions = field(default_factory=FaceOptions)
+    speech: SpeechOptions = field(default_factory=SpeechOptions)
+    fusion: FusionOptions = field(default_factory=FusionOptions)
 
-        if self.fusion not in FUSION_RULES:
-            raise OptionError(f"fusion must be one of {', '.join(FUSION_RULES)}, not {self.fusion!r}")
-        # Bounds keep one request from costing without limit: 1e-7-s windows or 1e-9 frames a
-        # second would stall a worker (a frame every 20 s is the least, 60 a second the most).
-        self.fps = check_number("fps", self.fps, 0.05, 60.0)
-        self.window = check_number("window", self.window, 0.1, 3600.0)
-        self.face_smoothing = check_number("face_smoothing", self.face_smoothing, 0.0, 10.0)
-        if not isinstance(self.weights, dict):
-            raise OptionError(f"weights must map face/voice to numbers, got {self.weights!r}")
-        self.weights = {k: check_number(f"weight of {k}", v, 0.0, 1e6) for k, v in self.weights.items()}
-        if not any(v > 0 for v in self.weights.values()):
-            raise OptionError("weights must not all be zero")
+    @classmethod
+    def of(cls, **options) -> AnalyzeConfig:
+        """From flat option names (``fps``, ``window``, ``fusion``, ``weights``, ``detector``, ...)."""
+        from .errors import OptionError
+
+        unknown = sorted(set(options) - set(FLAT_OPTIONS))
+        if unknown:
+            raise OptionError(f"unknown option {unknown[0]!r}; options are {', '.join(FLAT_OPTIONS)}")
+        parts: dict[str, dict] = {"face": {}, "speech": {}, "fusion": {}}
+        for name, value in options.items():
+            part, key = FLAT_OPTIONS[name]
+            parts[part][key] = value
+        return cls(FaceOptions(**parts["face"]), SpeechOptions(**parts["speech"]), FusionOptions(**parts["fusion"]))
+
+    def flat(self) -> dict:
+        """The flat options (result.json's ``config``)."""
+        return {name: _plain(getattr(getattr(self, part), key)) for name, (part, key) in FLAT_OPTIONS.items()}
+
+
+def _plain(value):
+    return dict(value) if isinstance(value, dict) else value
 
 
 @dataclass
@@ -161,6 +173,22 @@ class AnalysisResult:
         """The fused emotion of the whole file (None when neither face nor voice had anything)."""
         return top_label(self.summary.get("fused"))
 
+    @property
+    def fused_labels(self) -> list[str]:
+        """The fused label set, as the fusion that made this result carried it in ``models``."""
+        if self.models.get("fused_labels"):
+            return list(self.models["fused_labels"])
+        return next((list(w.fused) for w in self.timeline if w.fused), [])  # older results: the keys
+
+    @property
+    def all_labels(self) -> list[str]:
+        """Fused, face and voice labels in that order, each once (the summary table's rows)."""
+        out: list[str] = []
+        for lab in self.fused_labels + list(self.models.get("face_labels", [])) + list(self.models.get("voice_labels", [])):
+            if lab not in out:
+                out.append(lab)
+        return out
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d = {"schema": "avemotion.analysis", "schema_version": SCHEMA_VERSION, "avemotion": __version__, **d}
@@ -181,7 +209,7 @@ class AnalysisResult:
                 row[f"{lane_name}_coverage"] = lane.coverage
                 for lab in self.models[f"{lane_name}_labels"]:
                     row[f"{lane_name}_{lab}"] = lane.probabilities.get(lab) if lane.probabilities else None
-            for lab in FACE_EMOTIONS:
+            for lab in self.fused_labels:
                 row[f"fused_{lab}"] = w.fused.get(lab) if w.fused else None
             row["fused_label"] = w.label
             rows.append(row)
@@ -254,17 +282,16 @@ class VideoAnalyzer:
 
         self.config = config or AnalyzeConfig()
         c = self.config
-        self.faces = faces or FaceAnalyzer(c.face_model, detector=c.detector, min_score=c.min_face_score,
-                                           tta=c.tta, tiles=c.tiles)
-        self.speech = speech or SpeechAnalyzer(c.speech_model)
+        self.faces = faces or FaceAnalyzer.from_options(c.face)
+        self.speech = speech or SpeechAnalyzer.from_options(c.speech)
 
     def sharing(self, config: AnalyzeConfig) -> VideoAnalyzer:
         """An analyser for ``config`` that reuses this one's loaded models wherever they fit."""
         if config == self.config:
             return self
-        face_keys = ("face_model", "detector", "min_face_score", "tta", "tiles")
-        same_face = all(getattr(config, k) == getattr(self.config, k) for k in face_keys)
-        same_voice = config.speech_model == self.config.speech_model
+        face_keys = ("model", "detector", "min_score", "max_faces", "tta", "tiles", "align")
+        same_face = all(getattr(config.face, k) == getattr(self.config.face, k) for k in face_keys)
+        same_voice = config.speech == self.config.speech
         return VideoAnalyzer(config, faces=self.faces if same_face else None,
                              speech=self.speech if same_voice else None)
 
@@ -274,7 +301,7 @@ class VideoAnalyzer:
                    notes: list[str] | None = None) -> tuple[list[FrameResult], IoUTracker, list | None]:
         """Faces of the sampled frames, tracked and smoothed; and the frames themselves while few."""
         c = self.config
-        tracker = IoUTracker(max_gap=max(1.0, 2.5 / c.fps))
+        tracker = IoUTracker(max_gap=max(1.0, 2.5 / c.face.fps))
         frames: list[FrameResult] = []
         notes = [] if notes is None else notes
         if not info.has_video:
@@ -297,7 +324,7 @@ class VideoAnalyzer:
             notes.append(f"video decoding stopped early at {t:g} s of {info.duration or 0:g} s ({reason}): "
                          "later frames were not analysed")
 
-        for frame in prefetch(iter_frames(path, fps=c.fps, max_side=c.max_side, on_early_stop=stopped)):
+        for frame in prefetch(iter_frames(path, fps=c.face.fps, max_side=c.face.max_side, on_early_stop=stopped)):
             batch.append(frame)
             if kept is not None:
                 budget -= frame.image.nbytes
@@ -313,7 +340,7 @@ class VideoAnalyzer:
 
     def _smooth_tracks(self, frames: list[FrameResult], tracker: IoUTracker) -> None:
         """Replace every face's distribution by its track's smoothed one (:func:`smooth_over_time`)."""
-        sigma = self.config.face_smoothing
+        sigma = self.config.face.smoothing
         if sigma <= 0:
             return
         labels = self.faces.labels
@@ -366,7 +393,7 @@ class VideoAnalyzer:
             progress(0.95)
         if info.has_video and not frames:
             raise MediaError("video track holds no frames", p)
-        last_frame = frames[-1].time + 1.0 / c.fps if frames else 0.0
+        last_frame = frames[-1].time + 1.0 / c.face.fps if frames else 0.0
         duration = max(info.duration or 0.0, last_frame, speech.duration if speech else 0.0)
         main = tracker.main_track()
         timeline = self._timeline(duration, frames, main.id if main else None, speech, info)
@@ -378,9 +405,10 @@ class VideoAnalyzer:
         fused_windows = [(w.fused, w.end - w.start) for w in timeline if w.fused]
         fused = None
         if fused_windows:
-            mean = np.average([[d[lab] for lab in FACE_EMOTIONS] for d, _ in fused_windows], axis=0,
+            labels = list(c.fusion.labels)
+            mean = np.average([[d[lab] for lab in labels] for d, _ in fused_windows], axis=0,
                               weights=[wt for _, wt in fused_windows])
-            fused = as_dict(mean / mean.sum(), FACE_EMOTIONS)
+            fused = as_dict(mean / mean.sum(), labels)
         status = {
             "face": "missing" if not info.has_video else ("ok" if main else "no face"),
             "voice": "missing" if speech is None else ("ok" if speech.has_speech else "no speech"),
@@ -390,9 +418,10 @@ class VideoAnalyzer:
             summary={"fused": fused, "face": face_summary, "voice": voice_summary}, status=status,
             timeline=timeline, tracks=tracks, main_track=main.id if main else None, frames=frames,
             speech_segments=[asdict(s) for s in speech.segments] if speech else [],
-            config=asdict(c),
+            config=c.flat(),
             models={"face": self.faces.classifier.bundle.name, "voice": self.speech.bundle.name,
-                    "detector": c.detector, "face_labels": list(self.faces.labels),
+                    "detector": c.face.detector, "face_labels": list(self.faces.labels),
+                    "fused_labels": list(c.fusion.labels),
                     "voice_labels": list(self.speech.labels)},
             timings={"faces_s": round(t1 - t0, 3), "voice_s": round(voice_s, 3),
                      "total_s": round(time.perf_counter() - t0, 3)},
@@ -406,14 +435,13 @@ class VideoAnalyzer:
 
     def _timeline(self, duration: float, frames: list[FrameResult], main: int | None, speech, info: MediaInfo) -> list[Window]:
         c = self.config
-        fusion = FUSION_RULES[c.fusion]
-        fcfg = FusionConfig(weights=dict(c.weights))
-        n = max(1, int(np.ceil(duration / c.window - 1e-9)))
+        fusion, fcfg = FUSION_RULES[c.fusion.rule], c.fusion
+        n = max(1, int(np.ceil(duration / fcfg.window - 1e-9)))
         times = np.array([f.time for f in frames])
         out = []
         for k in range(n):
-            start = k * c.window
-            end = min((k + 1) * c.window, duration) if duration > 0 else c.window
+            start = k * fcfg.window
+            end = min((k + 1) * fcfg.window, duration) if duration > 0 else fcfg.window
             face = self._face_lane(frames, times, main, start, end, info)
             voice = self._voice_lane(speech, start, end)
             fused = fusion({"face": ModalityInput(face.probabilities, face.coverage),
@@ -452,10 +480,10 @@ _DEFAULT: dict[str, VideoAnalyzer] = {}
 def analyze(path: str | os.PathLike[str], config: AnalyzeConfig | None = None, **options) -> AnalysisResult:
     """Analyse one file with the shipped models (loaded once per configuration and kept).
 
-    ``options`` are :class:`AnalyzeConfig` fields, e.g. ``analyze("a.mp4", fps=2, window=2.0)``.
+    ``options`` are flat option names (:data:`FLAT_OPTIONS`), e.g. ``analyze("a.mp4", fps=2, window=2.0)``.
     """
-    cfg = config or AnalyzeConfig(**options)
-    key = repr(asdict(cfg))
+    cfg = config or AnalyzeConfig.of(**options)
+    key = repr(cfg)
     if key not in _DEFAULT:
         _DEFAULT.clear()
         _DEFAULT[key] = VideoAnalyzer(cfg)

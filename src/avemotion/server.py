@@ -324,7 +324,7 @@ class Jobs:
                 if self.config.ray:
                     self._run_on_ray(job_id, job, options)
                     continue
-                va = self.analyzer.sharing(AnalyzeConfig(**options))
+                va = self.analyzer.sharing(AnalyzeConfig.of(**options))
                 last = [0.0]
 
                 def progress(x: float, job_id=job_id, last=last) -> None:
@@ -349,12 +349,10 @@ class Jobs:
 
         The task cannot report progress while it runs: the job goes from 0 to done.
         """
-        from dataclasses import asdict
-
         from .cluster import run_job_on_ray
         from .pipeline import AnalyzeConfig
 
-        full = asdict(AnalyzeConfig(**options))  # checked here, as a local job would be
+        full = AnalyzeConfig.of(**options).flat()  # checked here, as a local job would be
         status, text = run_job_on_ray(self.uploads / job["upload"], self.result_dir(job_id), full, job["filename"],
                                       self.config.annotate, self.config.ray)
         if status == "done":
@@ -485,16 +483,17 @@ def create_app(config: ServerConfig | None = None):
         from .fusion import FUSION_RULES
         from .report.outputs import OUTPUTS, default_outputs
 
-        return {"fps": defaults.fps, "window": defaults.window, "fusion": defaults.fusion,
-                "fusion_rules": list(FUSION_RULES), "weights": dict(defaults.weights),
-                "detector": defaults.detector, "detectors": list(DETECTORS),
+        return {"fps": defaults.face.fps, "window": defaults.fusion.window, "fusion": defaults.fusion.rule,
+                "ranges": {"fps": defaults.face.RANGES["fps"], "window": defaults.fusion.RANGES["window"]},
+                "fusion_rules": list(FUSION_RULES), "weights": dict(defaults.fusion.weights),
+                "detector": defaults.face.detector, "detectors": list(DETECTORS),
                 "outputs": {name: {"file": o.filename, "help": o.help, "default": name in default_outputs()}
                             for name, o in OUTPUTS.items()}}
 
     @app.post("/v1/analyze", status_code=202)
     async def submit(request: Request, file: UploadFile = File(..., description="a video, audio file or image"),
-                     fps: float = Form(defaults.fps), window: float = Form(defaults.window),
-                     fusion: str = Form(defaults.fusion), weights: str | None = Form(None)) -> JSONResponse:
+                     fps: float = Form(defaults.face.fps), window: float = Form(defaults.fusion.window),
+                     fusion: str = Form(defaults.fusion.rule), weights: str | None = Form(None)) -> JSONResponse:
         from .pipeline import AnalyzeConfig
 
         limit = int(config.max_upload_mb * 1024 * 1024)
@@ -507,7 +506,7 @@ def create_app(config: ServerConfig | None = None):
                 from .fusion import load_weights
 
                 options["weights"] = load_weights(weights, allow_file=False)
-            AnalyzeConfig(**options)
+            AnalyzeConfig.of(**options)
         except (AvemotionError, ValueError) as exc:
             raise HTTPException(422, str(exc.reason if isinstance(exc, AvemotionError) else exc)) from None
         name = safe_name(file.filename)

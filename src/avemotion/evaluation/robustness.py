@@ -122,7 +122,7 @@ def evaluate_robustness(images: np.ndarray, labels: np.ndarray, scored: Sequence
     ``images``: uint8 (N, 48, 48) FER2013 faces; ``labels``: indices into the models' labels.
     ``limit`` scores a fixed random subset (seeded) instead of every face.
     """
-    from ..face.analyzer import MARGINS, face_crops
+    from ..face.analyzer import face_crops
     from ..face.classify import FaceClassifier
     from ..face.detect import BlazeFaceDetector
     from ..report.progress import progress_bar
@@ -146,7 +146,7 @@ def evaluate_robustness(images: np.ndarray, labels: np.ndarray, scored: Sequence
                 best = [max(dets, key=lambda d: d.score)]
                 found[k] = True
                 for align in crops:
-                    crops[align].append(face_crops(frame, best, MARGINS["blazeface"], align)[0])
+                    crops[align].append(face_crops(frame, best, BlazeFaceDetector.margin, align)[0])
             row = {"found": round(float(found.mean()), 4)}
             for s in scored:
                 correct = np.zeros(len(idx), bool)

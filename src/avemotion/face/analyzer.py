@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,6 @@ from ..taxonomy import as_dict, top_label
 from .classify import DEFAULT_FACE_MODEL, FaceClassifier
 from .detect import DEFAULT_MIN_SCORE, Detection, make_detector
 from .preprocess import FACE_SIZE, align_face, crop_face
-
-#: Margin added around each detector's box so crops frame the face as FER2013's crops do.
-MARGINS = {"blazeface": 0.12, "haar": 0.0}
-
 
 def face_crops(image: np.ndarray, detections: Sequence[Detection] | None, margin: float,
                align: bool = True, size: int = FACE_SIZE) -> list[np.ndarray]:
@@ -80,8 +77,38 @@ class FaceResult:
         return d
 
 
+@dataclass
+class FaceOptions:
+    """How faces are found and read; in a video, also how often and how they are smoothed.
+
+    The face options' defaults, written once: :class:`FaceAnalyzer`, the video pipeline, the
+    command line and the server all read them from here.
+    """
+
+    model: str = DEFAULT_FACE_MODEL  # shipped name ("face", "face_baseline", ...) or an .onnx path
+    detector: str = "blazeface"  # a key of face.detect.DETECTORS ("haar": the original system's)
+    min_score: float = DEFAULT_MIN_SCORE  # detections below this score are dropped
+    max_faces: int | None = None  # keep the largest N faces per image (None: all)
+    tta: bool | None = None  # average each face with its mirror (None: as the model card says)
+    tiles: bool = False  # BlazeFace also scans image quarters: small faces, about 5x the time
+    align: bool = True  # eyes placed where FER2013's are (BlazeFace key points)
+    fps: float = 5.0  # video: frames sampled a second
+    max_side: int | None = 960  # video: larger frames shrunk first (detection sees 192 px, faces 48)
+    smoothing: float = 0.8  # video: s, sigma of the centred smoothing of each track (0: off)
+
+    #: Accepted ranges. A frame every 20 s is the least, 60 a second the most: bounds keep one
+    #: request's cost finite.
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {"fps": (0.05, 60.0), "smoothing": (0.0, 10.0)}
+
+    def __post_init__(self) -> None:
+        from ..errors import check_number
+
+        self.fps = check_number("fps", self.fps, *self.RANGES["fps"])
+        self.smoothing = check_number("face_smoothing", self.smoothing, *self.RANGES["smoothing"])
+
+
 class FaceAnalyzer:
-    """Detector + expression classifier.
+    """Detector + expression classifier (defaults: :class:`FaceOptions`).
 
     Parameters
     ----------
@@ -95,18 +122,24 @@ class FaceAnalyzer:
         default). False crops a square around the box, as before.
     """
 
-    def __init__(self, model: str | os.PathLike[str] = DEFAULT_FACE_MODEL, *, detector: str = "blazeface",
-                 min_score: float = DEFAULT_MIN_SCORE, max_faces: int | None = None, tta: bool | None = None,
-                 margin: float | None = None, tiles: bool = False, align: bool = True) -> None:
+    def __init__(self, model: str | os.PathLike[str] = FaceOptions.model, *, detector: str = FaceOptions.detector,
+                 min_score: float = FaceOptions.min_score, max_faces: int | None = FaceOptions.max_faces,
+                 tta: bool | None = FaceOptions.tta, margin: float | None = None, tiles: bool = FaceOptions.tiles,
+                 align: bool = FaceOptions.align) -> None:
         self.classifier = FaceClassifier(model, tta=tta)
         self.labels = self.classifier.labels
-        options = {"min_score": min_score, "tiles": tiles} if detector == "blazeface" else {}
-        self.detector = make_detector(detector, **options)
+        self.detector = make_detector(detector, min_score=min_score, tiles=tiles)
         self.detector_name = detector
-        self.margin = MARGINS.get(detector, 0.1) if margin is None else margin
+        self.margin = getattr(self.detector, "margin", 0.1) if margin is None else margin
         self.min_score = min_score
         self.max_faces = max_faces
         self.align = align
+
+    @classmethod
+    def from_options(cls, options: FaceOptions) -> FaceAnalyzer:
+        """The analyser that ``options`` describe (the video-only fields are the pipeline's)."""
+        return cls(options.model, detector=options.detector, min_score=options.min_score,
+                   max_faces=options.max_faces, tta=options.tta, tiles=options.tiles, align=options.align)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         dets = [d for d in self.detector.detect(image) if d.score >= self.min_score]

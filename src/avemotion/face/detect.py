@@ -43,6 +43,7 @@ class HaarDetector:
     """OpenCV's Haar frontal-face cascade (the original system's detector)."""
 
     name = "haar"
+    margin = 0.0  # its boxes already frame a face about as FER2013's crops do
 
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24) -> None:
         import cv2
@@ -101,6 +102,7 @@ class BlazeFaceDetector:
     """
 
     name = "blazeface"
+    margin = 0.12  # added around the box so that crops frame the face as FER2013's do
 
     def __init__(self, variant: str = "full", min_score: float = DEFAULT_MIN_SCORE, iou_threshold: float = 0.3,
                  tiles: bool = False, closeups: bool = True) -> None:
@@ -224,13 +226,34 @@ def _weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, thr
     return out
 
 
-DETECTORS = {"blazeface": BlazeFaceDetector, "haar": HaarDetector}
+#: Face detectors by name, read by the command line, the server's /v1/options and
+#: :class:`~avemotion.face.analyzer.FaceAnalyzer`. A detector is a class with ``name``, ``margin``
+#: (added around its boxes before cropping) and ``detect(image) -> list[Detection]``.
+DETECTORS: dict[str, type] = {}
 
 
-def make_detector(name: str = "blazeface", **options):
-    """A detector by name: ``blazeface`` (default) or ``haar`` (the original system's); options go to it."""
+def register_detector(cls: type) -> type:
+    """Add a detector class under its ``name`` (usable as a decorator); the last one wins."""
+    DETECTORS[cls.name] = cls
+    return cls
+
+
+register_detector(BlazeFaceDetector)
+register_detector(HaarDetector)
+
+
+def make_detector(name: str, **options):
+    """A detector by name (a key of :data:`DETECTORS`).
+
+    ``options`` go to the detector's constructor where it takes them: the common ones
+    (``min_score``, ``tiles``) are ignored by a detector without such a setting (Haar).
+    """
+    import inspect
+
     if name not in DETECTORS:
         from ..errors import AvemotionError
 
         raise AvemotionError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}")
-    return DETECTORS[name](**options)
+    cls = DETECTORS[name]
+    takes = inspect.signature(cls).parameters
+    return cls(**{k: v for k, v in options.items() if k in takes})

@@ -94,8 +94,6 @@ def draw_timeline(result, width: int = 1100, height: int = 650) -> np.ndarray:
     """
     import cv2
 
-    from ..taxonomy import FACE_EMOTIONS
-
     img = np.full((height, width, 3), 255, np.uint8)
     left, right, top = 125, width - 130, 34
     span = right - left
@@ -116,19 +114,20 @@ def draw_timeline(result, width: int = 1100, height: int = 650) -> np.ndarray:
     y = top
     # fused: stacked areas over the windows' centres
     h = heights[0] - 10
-    fused = np.nan_to_num(_lane_matrix(result, "fused", FACE_EMOTIONS))
+    fused_labels = result.fused_labels
+    fused = np.nan_to_num(_lane_matrix(result, "fused", fused_labels))
     if windows and fused.any():
         # each window's value at its centre, held flat to the outer edges of the first and last
         xs = np.array([x_of(t0)] + [x_of((w.start + w.end) / 2) for w in windows] + [x_of(t1)])
         fused = np.hstack([fused[:, :1], fused, fused[:, -1:]])
         cum = np.vstack([np.zeros(fused.shape[1]), np.cumsum(fused, axis=0)])
-        for k, lab in enumerate(FACE_EMOTIONS):
+        for k, lab in enumerate(fused_labels):
             upper = np.stack([xs, y + h - cum[k + 1] * h], axis=1)
             lower = np.stack([xs, y + h - cum[k] * h], axis=1)[::-1]
-            cv2.fillPoly(img, [np.vstack([upper, lower]).round().astype(np.int32)], COLOURS[lab], cv2.LINE_AA)
-        for k, lab in enumerate(FACE_EMOTIONS):
+            cv2.fillPoly(img, [np.vstack([upper, lower]).round().astype(np.int32)], COLOURS.get(lab, (128, 128, 128)), cv2.LINE_AA)
+        for k, lab in enumerate(fused_labels):
             ly = y + 8 + k * 16
-            cv2.rectangle(img, (right + 12, ly - 5), (right + 24, ly + 5), COLOURS[lab], -1)
+            cv2.rectangle(img, (right + 12, ly - 5), (right + 24, ly + 5), COLOURS.get(lab, (128, 128, 128)), -1)
             _text(img, lab, (right + 30, ly), 0.42)
     else:
         _text(img, "nothing to fuse: no face and no speech", ((left + right) // 2, y + h // 2), 0.5, (128,) * 3,
@@ -137,7 +136,7 @@ def draw_timeline(result, width: int = 1100, height: int = 650) -> np.ndarray:
     _text(img, "fused", (10, y + h // 2), 0.5)
     y += heights[0]
     # face and voice lanes: heat maps, one cell per window and emotion
-    for (lane, labels), lh in zip((("face", list(FACE_EMOTIONS)), ("voice", voice_labels)), heights[1:], strict=True):
+    for (lane, labels), lh in zip((("face", list(result.models.get("face_labels", []))), ("voice", voice_labels)), heights[1:], strict=True):
         lh -= 10
         if labels and windows:
             m = _lane_matrix(result, lane, labels)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..taxonomy import FACE_EMOTIONS, top_label
+from ..taxonomy import top_label
 
 #: annotated.mp4 is drawn at most this many pixels on its longer side (720p).
 ANNOTATED_MAX_SIDE = 1280
@@ -331,8 +331,7 @@ def report_html(result, out: Path) -> str:
     from .. import __version__
 
     name = html.escape(Path(result.path).name)
-    voice_labels = result.models.get("voice_labels", [])
-    labels = list(FACE_EMOTIONS) + [lab for lab in voice_labels if lab not in FACE_EMOTIONS]
+    labels = result.all_labels
     summary = _table({"voice": result.summary["voice"], "face": result.summary["face"],
                       "fused": result.summary["fused"]}, labels)
     png = out / "timeline.png"

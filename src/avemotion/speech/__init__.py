@@ -1,5 +1,5 @@
 """Emotion from the voice: features, voice-activity detection, classification."""
 
-from .analyzer import SpeechAnalyzer, SpeechResult, SpeechSegment
+from .analyzer import SpeechAnalyzer, SpeechOptions, SpeechResult, SpeechSegment
 
-__all__ = ["SpeechAnalyzer", "SpeechResult", "SpeechSegment"]
+__all__ = ["SpeechAnalyzer", "SpeechOptions", "SpeechResult", "SpeechSegment"]

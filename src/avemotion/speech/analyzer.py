@@ -70,6 +70,24 @@ class SpeechResult:
         return d
 
 
+@dataclass
+class SpeechOptions:
+    """How the voice is read: the model, voice-activity detection, the longest segment.
+
+    The speech options' defaults, written once (read by :class:`SpeechAnalyzer`, the video
+    pipeline and the command line).
+    """
+
+    model: str = DEFAULT_MODEL  # shipped name ("speech", "speech_ravdess", "speech_baseline") or .onnx path
+    vad: bool = True  # find speech first (False: the whole signal is one utterance)
+    max_segment: float = 4.0  # s: longer speech is cut into equal pieces, each classified
+
+    def __post_init__(self) -> None:
+        from ..errors import check_number
+
+        self.max_segment = check_number("max_segment (seconds)", self.max_segment, 0.5, 600.0)
+
+
 class SpeechAnalyzer:
     """Classify the emotion in speech with a shipped (or given) ONNX model.
 
@@ -88,8 +106,8 @@ class SpeechAnalyzer:
         onnxruntime intra-op threads (None: its default).
     """
 
-    def __init__(self, model: str | os.PathLike[str] = DEFAULT_MODEL, *, vad: bool = True,
-                 max_segment: float = 4.0, vad_config: VADConfig | None = None,
+    def __init__(self, model: str | os.PathLike[str] = SpeechOptions.model, *, vad: bool = SpeechOptions.vad,
+                 max_segment: float = SpeechOptions.max_segment, vad_config: VADConfig | None = None,
                  threads: int | None = None) -> None:
         self.bundle = ModelBundle.load(model, threads=threads)
         if self.bundle.card.get("task") != "speech":
@@ -103,9 +121,12 @@ class SpeechAnalyzer:
         self.logmel = LogMelConfig.from_dict(mel)
         self.vad = vad
         self.vad_config = vad_config or VADConfig(min_silence=0.5)
-        from ..errors import check_number
+        self.max_segment = SpeechOptions(max_segment=max_segment).max_segment
 
-        self.max_segment = check_number("max_segment (seconds)", max_segment, 0.5, 600.0)
+    @classmethod
+    def from_options(cls, options: SpeechOptions, threads: int | None = None) -> SpeechAnalyzer:
+        """The analyser that ``options`` describe."""
+        return cls(options.model, vad=options.vad, max_segment=options.max_segment, threads=threads)
 
     # -- signals -------------------------------------------------------------------------------
 

@@ -223,8 +223,14 @@ def _augment(x, cfg: CNNConfig, gen):
 
 
 def train_cnn(mels: Sequence[np.ndarray], labels: Sequence[int], cfg: CNNConfig | None = None,
-              n_classes: int = len(SPEECH_EMOTIONS), log_every: int = 5):
-    """Train a :class:`SpeechCNN` on log-mel arrays (each (64, T)) and integer labels."""
+              n_classes: int = len(SPEECH_EMOTIONS), log_every: int = 5, masks: np.ndarray | None = None):
+    """Train a :class:`SpeechCNN` on log-mel arrays (each (64, T)) and integer labels.
+
+    ``masks`` (N, n_classes), where given, says which classes each clip's corpus has: the softmax
+    of the loss (and the label smoothing) is taken over those alone, as :class:`MaskedSoftmax`
+    does, so a corpus without a class does not teach that the class is wrong for its voices.
+    Mixed pairs (mixup) are scored over the union of their two corpora's classes.
+    """
     torch = _torch()
     from .speech_nets import SpeechCNN
 
@@ -239,6 +245,7 @@ def train_cnn(mels: Sequence[np.ndarray], labels: Sequence[int], cfg: CNNConfig 
     steps = cfg.epochs * int(np.ceil(n / cfg.batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.2)
     y_all = np.asarray(labels)
+    allowed = torch.from_numpy(np.ones((n, n_classes), bool) if masks is None else np.asarray(masks, bool))
     eye = torch.eye(n_classes)
     for epoch in range(cfg.epochs):
         model.train()
@@ -248,14 +255,16 @@ def train_cnn(mels: Sequence[np.ndarray], labels: Sequence[int], cfg: CNNConfig 
             idx = order[s:s + cfg.batch_size]
             x = torch.from_numpy(_crop_batch([mels[i] for i in idx], cfg.crop_frames, rng))
             x = _augment(x, cfg, gen)
+            allow = allowed[torch.from_numpy(idx)]
             target = eye[torch.from_numpy(y_all[idx])]
-            target = target * (1 - cfg.label_smoothing) + cfg.label_smoothing / n_classes
+            target = target * (1 - cfg.label_smoothing) + allow * cfg.label_smoothing / allow.sum(1, keepdim=True)
             if cfg.mixup_alpha > 0 and rng.random() < cfg.mixup_prob:
                 lam = float(rng.beta(cfg.mixup_alpha, cfg.mixup_alpha))
                 perm = torch.from_numpy(rng.permutation(len(idx)))
                 x = lam * x + (1 - lam) * x[perm]
                 target = lam * target + (1 - lam) * target[perm]
-            logits = model(x)
+                allow = allow | allow[perm]
+            logits = model(x).masked_fill(~allow, -1e4)
             loss = -(target * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
             opt.zero_grad()
             loss.backward()
@@ -358,7 +367,9 @@ def _fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, 
         xtr, ytr = _with_copies(feats, x, y, tr) if model == "linear" else (x[tr], y[tr])
         out[model] = _full_proba(make(seed).fit(xtr, ytr), x[te], n)
     elif model == "cnn":
-        out["cnn"] = _cached_fold(feats["logmel"], y, tr, te, cfg)
+        p = _cached_fold(feats["logmel"], y, tr, te, cfg, None if masks is None else masks[tr])
+        p = np.where(np.bincount(y[tr], minlength=n) > 0, p, 0.0)  # a class no training clip had: 0
+        out["cnn"] = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
     elif model == "ensemble":
         out.update(_fit_predict("cnn", feats, y, tr, te, cfg, seed, n))
         out.update(_fit_predict("linear", feats, y, tr, te, cfg, seed, n))
@@ -368,7 +379,8 @@ def _fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, 
     return out
 
 
-def _cached_fold(mels: list[np.ndarray], y: np.ndarray, tr: np.ndarray, te: np.ndarray, cfg: CNNConfig) -> np.ndarray:
+def _cached_fold(mels: list[np.ndarray], y: np.ndarray, tr: np.ndarray, te: np.ndarray, cfg: CNNConfig,
+                 masks: np.ndarray | None = None) -> np.ndarray:
     """CNN test-fold probabilities, cached on disk by (config, training data, test data).
 
     The CNN is the slow member (minutes per fold on a CPU); caching lets an evaluation that
@@ -385,10 +397,12 @@ def _cached_fold(mels: list[np.ndarray], y: np.ndarray, tr: np.ndarray, te: np.n
         for i in idx:
             h.update(mels[i].tobytes())
         h.update(y[idx].tobytes())
+    if masks is not None and not masks.all():  # unmasked keeps the key of earlier caches
+        h.update(np.asarray(masks, bool).tobytes())
     path = default_cache_dir().parent / "cv" / f"cnn-{h.hexdigest()}.npy"
     if path.exists():
         return np.load(path, allow_pickle=False)
-    p = predict_cnn(train_cnn([mels[i] for i in tr], y[tr], cfg), [mels[i] for i in te])
+    p = predict_cnn(train_cnn([mels[i] for i in tr], y[tr], cfg, masks=masks), [mels[i] for i in te])
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, p, allow_pickle=False)
     return p
@@ -575,10 +589,13 @@ def corpus_licence(corpora: Sequence[str]) -> str:
     return "; ".join(CORPUS_LICENCES.get(c, f"{c}: see the corpus's licence") for c in corpora)
 
 
-def _cfg(seed: int, epochs: int | None) -> CNNConfig:
+def cnn_config(seed: int, epochs: int | None, mixup: float | None = None) -> CNNConfig:
+    """The CNN's configuration with the command line's overrides (None keeps the default)."""
     cfg = CNNConfig(seed=seed)
     if epochs:
         cfg.epochs = epochs
+    if mixup is not None:
+        cfg.mixup_prob = mixup
     return cfg
 
 
@@ -587,7 +604,7 @@ def cross_validate_report(items: Sequence[Item], model: str, folds: int, seed: i
     """Run :func:`cross_validate` and write ``metrics.json`` and ``confusion.png`` into ``out``."""
     from ..evaluation import plot_confusion, write_json
 
-    result = cross_validate(items, model, folds, _cfg(seed, epochs), seed)
+    result = cross_validate(items, model, folds, cnn_config(seed, epochs), seed)
     report = result.to_dict()
     report.pop("probabilities")
     report.pop("member_probabilities")
@@ -605,7 +622,7 @@ def cross_validate_report(items: Sequence[Item], model: str, folds: int, seed: i
                                              "per_class_recall")}
                                 for c in sorted(set(corpus.tolist()))}
     if model in ("cnn", "ensemble"):
-        report["config"] = asdict(_cfg(seed, epochs))
+        report["config"] = asdict(cnn_config(seed, epochs))
     out.mkdir(parents=True, exist_ok=True)
     # Out-of-fold probabilities, row i = items[i]: for later ensembling or calibration studies.
     np.save(out / "oof_probabilities.npy", np.asarray(result.probabilities, dtype=np.float32))
@@ -692,7 +709,7 @@ def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: b
         intercept = np.where(clf.seen_, clf.intercept_, -30.0)  # a class no corpus had: never predicted
         members[name] = StandardisedLinear(clf.mean_, clf.scale_, coef, intercept)
         dims[name] = x.shape[1]
-    temperature = calibrate_across_corpora(feats, y, corpus, masks, "encoder", _cfg(0, None), 0) if calibrate else 1.0
+    temperature = calibrate_across_corpora(feats, y, corpus, masks, "encoder", cnn_config(0, None), 0) if calibrate else 1.0
     net = AveragedMembers(members, temperature).eval()
     example = tuple(torch.zeros(1, dims[n]) for n in members)
     torch.onnx.export(net, example, str(path), input_names=list(members), output_names=["probabilities"],
@@ -728,7 +745,7 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
     name = name or ("speech_baseline" if model == "baseline" else "speech" if model == "encoder" else f"speech_{model}")
     path = out / f"{name}.onnx"
     card: dict = {"name": name, "task": "speech", "labels": labels, "kind": model}
-    cfg = _cfg(seed, epochs)
+    cfg = cnn_config(seed, epochs)
     functionals_input = {"kind": "functionals", "dim": FUNCTIONAL_DIM, "sample_rate": 16000, "trim_top_db": 35}
     if model == "baseline":
         feats = np.stack(features_for(items, "baseline"))

@@ -68,7 +68,8 @@ async function show(job) {
 }
 
 function summaryTable(r) {
-  const labels = [...r.models.face_labels];
+  const labels = [...(r.models.fused_labels || [])];
+  for (const k of r.models.face_labels || []) if (!labels.includes(k)) labels.push(k);
   for (const k of r.models.voice_labels || []) if (!labels.includes(k)) labels.push(k);
   const cols = ["voice", "face", "fused"];
   let html = "<tr><th>emotion</th>" + cols.map((c) => `<th>${c}</th>`).join("") + "</tr>";
@@ -96,6 +97,7 @@ function el(name, attrs, parent) {
 function chart(r) {
   const W = 1000, left = 70, right = 110, top = 10, fusedH = 200, laneH = 12, gap = 18;
   const faceLabels = r.models.face_labels, voiceLabels = r.models.voice_labels || [];
+  const fusedLabels = r.models.fused_labels || Object.keys((r.timeline.find((w) => w.fused) || {}).fused || {});
   const H = top + fusedH + gap + laneH * faceLabels.length + gap + laneH * voiceLabels.length + 30;
   const t0 = r.timeline.length ? r.timeline[0].start : 0, t1 = r.timeline.length ? r.timeline[r.timeline.length - 1].end : 1;
   const x = (t) => left + (W - left - right) * (t - t0) / Math.max(1e-6, t1 - t0);
@@ -104,7 +106,7 @@ function chart(r) {
   // fused: a line per emotion
   el("text", {x: 4, y: top + 12, "font-size": 12}, svg).textContent = "fused";
   el("line", {x1: left, x2: W - right, y1: top + fusedH, y2: top + fusedH, stroke: "#999"}, svg);
-  faceLabels.forEach((lab, i) => {
+  fusedLabels.forEach((lab, i) => {
     const pts = r.timeline.filter((w) => w.fused).map((w) => `${x((w.start + w.end) / 2)},${top + fusedH * (1 - w.fused[lab])}`);
     if (pts.length) el("polyline", {points: pts.join(" "), fill: "none", stroke: COLOURS[lab] || "#333", "stroke-width": 2.5, class: "fused-line"}, svg);
     el("rect", {x: W - right + 10, y: top + 4 + i * 16, width: 10, height: 10, fill: COLOURS[lab] || "#333"}, svg);
@@ -157,6 +159,21 @@ async function refreshRecent() {
     $("job").hidden = false; $("job-name").textContent = job.filename; poll(job.id);
   }));
 }
+
+// -- the options form: defaults, choices and ranges from the server (one place: the options dataclasses)
+const RULE_NAMES = {confidence: "confidence-aware", weighted: "weighted average (the original system's)"};
+async function loadOptions() {
+  const o = await (await fetch("/v1/options")).json();
+  const form = $("upload");
+  for (const name of ["fps", "window"]) {
+    form.elements[name].value = o[name];
+    [form.elements[name].min, form.elements[name].max] = o.ranges[name];
+  }
+  form.elements.fusion.innerHTML = o.fusion_rules.map((r) =>
+    `<option value="${escapeHtml(r)}"${r === o.fusion ? " selected" : ""}>${escapeHtml(RULE_NAMES[r] || r)}</option>`).join("");
+  form.elements.weights.placeholder = Object.entries(o.weights).map(([k, v]) => `${k}=${v}`).join(",");
+}
+loadOptions();
 
 function escapeHtml(s) { return String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c])); }
 refreshRecent();
