@@ -66,3 +66,25 @@ def test_a_toy_output_and_fusion_rule_appear_everywhere(toys, tmp_path, capsys):
     assert "labels" in options["outputs"] and "face_first" in options["fusion_rules"]
     assert "middle" in options["detectors"]
     assert options["fps"] == 5.0 and options["outputs"]["labels"]["file"] == "labels.tsv"
+
+
+def test_a_fusion_rule_over_time_sees_every_window(toys, monkeypatch, tmp_path):
+    """A rule marked over_time is called once with every window's inputs, and its list of
+    distributions lands window by window, in order (here: window k gets a certainty of the
+    k-th label, and is given nothing when the window before it had no face)."""
+    from avemotion.pipeline import analyze
+
+    calls = []
+
+    @fusion.over_time
+    def by_position(windows, options):
+        calls.append([w["face"].probabilities is not None for w in windows])
+        return [{lab: float(i == k % len(options.labels)) for i, lab in enumerate(options.labels)}
+                if k == 0 or windows[k - 1]["face"].probabilities else None for k in range(len(windows))]
+
+    monkeypatch.setitem(fusion.FUSION_RULES, "by_position", by_position)
+    clip = write_video(tmp_path / "v.mp4", 3.0)
+    r = analyze(clip, fusion="by_position", detector="middle")  # the toy detector: a face in every frame
+    assert calls == [[True, True, True]]
+    assert [w.label for w in r.timeline] == list(r.fused_labels[:3])
+    assert r.summary["fused"] is not None and r.fused_labels == list(fusion.FusionOptions().labels)

@@ -122,7 +122,28 @@ def confidence_fusion(inputs: Mapping[str, ModalityInput], config: FusionOptions
     return _combine(parts, cfg.labels)
 
 
-FUSION_RULES = {"confidence": confidence_fusion, "weighted": weighted_average}
+#: Fusion rules by name, read by the command line, the server's /v1/options and the pipeline. A
+#: rule takes one window's ``{"face": ModalityInput, "voice": ModalityInput}`` and the options and
+#: returns a distribution over ``options.labels`` (or None); a rule marked with
+#: :func:`over_time` takes the list of every window's inputs and returns a list, so that it can
+#: look at neighbouring windows (smoothing, hysteresis).
+FUSION_RULES: dict = {"confidence": confidence_fusion, "weighted": weighted_average}
+
+
+def over_time(rule):
+    """Mark a fusion rule as one that sees the whole timeline at once (a list of windows' inputs)."""
+    rule.over_time = True
+    return rule
+
+
+def fuse_timeline(rule, windows: Sequence[Mapping[str, ModalityInput]], options: FusionOptions) -> list:
+    """Apply a fusion rule to every window: one call per window, or one call for a rule over time."""
+    if getattr(rule, "over_time", False):
+        out = list(rule(list(windows), options))
+        if len(out) != len(windows):
+            raise ValueError(f"fusion rule over time gave {len(out)} windows for {len(windows)}")
+        return out
+    return [rule(w, options) for w in windows]
 
 
 def load_weights(spec: str, allow_file: bool = True) -> dict[str, float]:

@@ -36,7 +36,7 @@ from . import __version__
 from .errors import MediaError
 from .face.analyzer import FaceOptions
 from .face.track import IoUTracker, smooth_over_time
-from .fusion import FUSION_RULES, FusionOptions, ModalityInput
+from .fusion import FUSION_RULES, FusionOptions, ModalityInput, fuse_timeline
 from .media import MediaInfo, audio_stream_index, iter_frames, probe
 from .speech.analyzer import SpeechOptions
 from .taxonomy import as_dict, top_label
@@ -438,16 +438,17 @@ class VideoAnalyzer:
         fusion, fcfg = FUSION_RULES[c.fusion.rule], c.fusion
         n = max(1, int(np.ceil(duration / fcfg.window - 1e-9)))
         times = np.array([f.time for f in frames])
-        out = []
+        lanes = []
         for k in range(n):
             start = k * fcfg.window
             end = min((k + 1) * fcfg.window, duration) if duration > 0 else fcfg.window
-            face = self._face_lane(frames, times, main, start, end, info)
-            voice = self._voice_lane(speech, start, end)
-            fused = fusion({"face": ModalityInput(face.probabilities, face.coverage),
-                            "voice": ModalityInput(voice.probabilities, voice.coverage)}, fcfg)
-            out.append(Window(round(start, 3), round(end, 3), face, voice, fused))
-        return out
+            lanes.append((start, end, self._face_lane(frames, times, main, start, end, info),
+                          self._voice_lane(speech, start, end)))
+        fused = fuse_timeline(fusion, [{"face": ModalityInput(face.probabilities, face.coverage),
+                                        "voice": ModalityInput(voice.probabilities, voice.coverage)}
+                                       for _, _, face, voice in lanes], fcfg)
+        return [Window(round(start, 3), round(end, 3), face, voice, f)
+                for (start, end, face, voice), f in zip(lanes, fused, strict=True)]
 
     def _face_lane(self, frames, times, main, start, end, info) -> Lane:
         if not info.has_video:
