@@ -181,7 +181,8 @@ def test_three_decompression_bombs_at_once_cost_the_server_little(tmp_path, clip
 
 
 def test_after_a_restart_waiting_jobs_go_before_the_one_that_was_running(tmp_path):
-    from avemotion.server import Jobs, ServerConfig
+    from avemotion.jobs import Jobs
+    from avemotion.server import ServerConfig
 
     jobs = Jobs(ServerConfig(data_dir=tmp_path / "data"))
     for job_id, status in (("a" * 32, "running"), ("b" * 32, "queued"), ("c" * 32, "queued")):

@@ -259,7 +259,8 @@ def test_serve_refuses_nothing_silently_without_the_extra(monkeypatch, capsys):
 
 
 def test_retention_deletes_old_finished_jobs_with_their_files(tmp_path):
-    from avemotion.server import Jobs, ServerConfig
+    from avemotion.jobs import Jobs
+    from avemotion.server import ServerConfig
 
     jobs = Jobs(ServerConfig(data_dir=tmp_path / "data", retention_days=1))
     for job_id, age_days, status in (("a" * 32, 3, "done"), ("b" * 32, 0.1, "done"), ("c" * 32, 3, "queued")):
@@ -274,7 +275,7 @@ def test_retention_deletes_old_finished_jobs_with_their_files(tmp_path):
 
 
 def test_safe_names():
-    from avemotion.server import safe_name
+    from avemotion.jobs import safe_name
 
     assert safe_name("../../etc/passwd") == "passwd"
     assert safe_name("C:\\\\Users\\\\me\\\\clip.mp4") == "clip.mp4"

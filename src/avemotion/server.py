@@ -1,11 +1,8 @@
 """The web app and REST API: ``avemotion serve`` (FastAPI + uvicorn; the ``server`` extra).
 
-Jobs live in a data directory: ``jobs.sqlite`` (the job table), ``uploads/`` (files stored under
-generated names only) and ``results/<job id>/`` (the outputs of :mod:`avemotion.report.outputs`).
-A bounded pool of worker threads runs analyses; further uploads wait in the queue. When the
-server starts, jobs that were queued or running when it stopped are queued again (their upload
-is still on disk), so a restart loses nothing; a job whose upload is gone is marked failed with
-the reason. Finished jobs older than the retention period are deleted with their files.
+This module is the HTTP layer: the settings, the guard (who may talk to it), one module-level
+router and :func:`create_app`. The job table, the files and the worker pool are
+:mod:`avemotion.jobs`, which knows nothing of HTTP; a restart loses no job (see there).
 
 REST (OpenAPI at ``/docs``, served from the package, no CDN)::
 
@@ -22,20 +19,24 @@ REST (OpenAPI at ``/docs``, served from the package, no CDN)::
 import asyncio
 import json
 import logging
-import queue
 import re
-import shutil
-import sqlite3
-import threading
 import time
 import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from fastapi import APIRouter, FastAPI, File, Form, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.requests import HTTPConnection
+
 from . import __version__
 from .errors import AvemotionError
+from .jobs import Jobs, safe_name, validate_media
 from .media import MEDIA_EXTENSIONS
+from .pipeline import AnalyzeConfig
 
 log = logging.getLogger(__name__)
 
@@ -200,209 +201,196 @@ def _query_token(scope) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# The job table
+# The routes: one module-level router; each request reaches its app's jobs and settings through
+# ``request.app.state`` (set by :func:`create_app`).
+
+router = APIRouter()
+_DEFAULTS = AnalyzeConfig()  # the form's defaults: the options dataclasses', written once there
 
 
-class JobStore:
-    """Jobs in SQLite (one connection, serialised by a lock: the table is small and writes rare)."""
-
-    COLUMNS = ("id", "status", "progress", "error", "filename", "upload", "options", "created", "started",
-               "finished", "label", "note")
-
-    def __init__(self, path: Path) -> None:
-        self.lock = threading.Lock()
-        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("""CREATE TABLE IF NOT EXISTS jobs (
-            id TEXT PRIMARY KEY, status TEXT NOT NULL, progress REAL DEFAULT 0, error TEXT,
-            filename TEXT, upload TEXT, options TEXT, created REAL, started REAL, finished REAL, label TEXT,
-            note TEXT)""")
-
-    def add(self, job_id: str, filename: str, upload: str, options: dict) -> None:
-        with self.lock:
-            self.db.execute("INSERT INTO jobs (id, status, filename, upload, options, created) VALUES (?, ?, ?, ?, ?, ?)",
-                            (job_id, "queued", filename, upload, json.dumps(options), time.time()))
-
-    def update(self, job_id: str, **values) -> None:
-        cols = ", ".join(f"{k} = ?" for k in values)
-        with self.lock:
-            self.db.execute(f"UPDATE jobs SET {cols} WHERE id = ?", (*values.values(), job_id))
-
-    def get(self, job_id: str) -> dict | None:
-        with self.lock:
-            row = self.db.execute(f"SELECT {', '.join(self.COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return dict(zip(self.COLUMNS, row, strict=True)) if row else None
-
-    def where(self, sql: str, args: tuple = ()) -> list[dict]:
-        with self.lock:
-            rows = self.db.execute(f"SELECT {', '.join(self.COLUMNS)} FROM jobs WHERE {sql}", args).fetchall()
-        return [dict(zip(self.COLUMNS, r, strict=True)) for r in rows]
-
-    def delete(self, job_id: str) -> None:
-        with self.lock:
-            self.db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+def _jobs(request: HTTPConnection) -> Jobs:
+    return request.app.state.jobs
 
 
-# ---------------------------------------------------------------------------------------------
-# Workers
+def _config(request: HTTPConnection) -> ServerConfig:
+    return request.app.state.config
 
 
-class Jobs:
-    """The job table, the files, the queue and the worker pool."""
+def links(job_id: str) -> dict:
+    """Where a job's status and outputs are served."""
+    base = f"/v1/jobs/{job_id}"
+    return {"self": base, "result": f"{base}/result", "timeline_csv": f"{base}/timeline.csv",
+            "annotated_mp4": f"{base}/annotated.mp4", "report": f"{base}/report.html"}
 
-    def __init__(self, config: ServerConfig) -> None:
-        self.config = config
-        self.root = Path(config.data_dir).resolve()
-        self.uploads = self.root / "uploads"
-        self.results = self.root / "results"
-        for d in (self.root, self.uploads, self.results):
-            d.mkdir(parents=True, exist_ok=True)
-        self.store = JobStore(self.root / "jobs.sqlite")
-        self.queue: queue.Queue[str] = queue.Queue()
-        self._analyzer = None
-        self._analyzer_lock = threading.Lock()
-        self.stopping = threading.Event()
 
-    @property
-    def analyzer(self):
-        from .pipeline import VideoAnalyzer
+def public(job: dict) -> dict:
+    """A job row as the API shows it."""
+    return {"id": job["id"], "status": job["status"], "progress": job["progress"], "error": job["error"],
+            "filename": job["filename"], "label": job["label"], "note": job["note"], "created": job["created"],
+            "finished": job["finished"], "options": json.loads(job["options"] or "{}"), "links": links(job["id"])}
 
-        with self._analyzer_lock:
-            if self._analyzer is None:
-                self._analyzer = VideoAnalyzer()
-            return self._analyzer
 
-    def start(self) -> None:
-        if self.config.ray:
-            from .cluster import connect
+def _get_job(jobs: Jobs, job_id: str) -> dict:
+    job = jobs.store.get(job_id) if JOB_ID.match(job_id) else None
+    if job is None:
+        raise HTTPException(404, f"no job {job_id!r}")
+    return job
 
-            connect(self.config.ray)
-        self.recover()
-        self.clean()
-        for i in range(max(1, self.config.workers)):
-            threading.Thread(target=self._work, name=f"avemotion-worker-{i}", daemon=True).start()
-        threading.Thread(target=self._janitor, name="avemotion-janitor", daemon=True).start()
 
-    def recover(self) -> None:
-        """Jobs cut off by a stop: queue them again, or fail them with the reason.
+@router.get("/", include_in_schema=False)
+def index(request: Request, token: str | None = None):
+    if token and _config(request).token:  # /?token=TOKEN (checked by Guard): kept in a cookie, dropped from the URL
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie("avemotion_token", token, httponly=True, samesite="strict")
+        return response
+    return FileResponse(WEB_DIR / "index.html", media_type="text/html")
 
-        Jobs that were waiting go first, in their order; jobs that were running when the server
-        stopped go last, since one of them may be what stopped it.
-        """
-        for job in self.store.where("status IN ('queued', 'running') ORDER BY status = 'running', created"):
-            if (self.uploads / (job["upload"] or "")).is_file():
-                note = "queued again after a server restart" if job["status"] == "queued" else \
-                    "resumed after a server restart (it was running)"
-                self.store.update(job["id"], status="queued", progress=0.0, note=note)
-                self.queue.put(job["id"])
-            else:
-                self.store.update(job["id"], status="failed", finished=time.time(),
-                                  error="the server stopped during this job and its upload is gone")
 
-    def submit(self, job_id: str, filename: str, upload: str, options: dict) -> None:
-        self.store.add(job_id, filename, upload, options)
-        self.queue.put(job_id)
+@router.get("/docs", include_in_schema=False)
+def docs(request: Request) -> HTMLResponse:
+    if not request.app.state.has_swagger:
+        return HTMLResponse("<p>Install swagger-ui-bundle for the interactive docs; the schema is at "
+                            "<a href='/openapi.json'>/openapi.json</a>.</p>")
+    from fastapi.openapi.docs import get_swagger_ui_html
 
-    def result_dir(self, job_id: str) -> Path:
-        return self.results / job_id
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="avemotion API",
+                               swagger_js_url="/swagger/swagger-ui-bundle.js",
+                               swagger_css_url="/swagger/swagger-ui.css",
+                               swagger_favicon_url="/swagger/favicon-32x32.png")
 
-    def _work(self) -> None:
-        from .pipeline import AnalyzeConfig
-        from .batch import analyze_upload
 
-        while not self.stopping.is_set():
-            try:
-                job_id = self.queue.get(timeout=0.5)
-            except queue.Empty:
+@router.get("/v1/health")
+def health(request: Request) -> dict:
+    config = _config(request)
+    return {"status": "ok", "version": __version__, "workers": config.workers, "queued": _jobs(request).queue.qsize(),
+            "max_upload_mb": config.max_upload_mb}
+
+
+@router.get("/v1/options")
+def options() -> dict:
+    """The analysis options, their defaults, ranges and choices, from the registries the CLI reads too."""
+    from .face.detect import DETECTORS
+    from .fusion import FUSION_RULES
+    from .report.outputs import OUTPUTS, default_outputs
+
+    d = _DEFAULTS
+    return {"fps": d.face.fps, "window": d.fusion.window, "fusion": d.fusion.rule,
+            "ranges": {"fps": d.face.RANGES["fps"], "window": d.fusion.RANGES["window"]},
+            "fusion_rules": list(FUSION_RULES), "weights": dict(d.fusion.weights),
+            "detector": d.face.detector, "detectors": list(DETECTORS),
+            "outputs": {name: {"file": o.filename, "help": o.help, "default": name in default_outputs()}
+                        for name, o in OUTPUTS.items()}}
+
+
+@router.post("/v1/analyze", status_code=202)
+async def submit(request: Request, file: UploadFile = File(..., description="a video, audio file or image"),
+                 fps: float = Form(_DEFAULTS.face.fps), window: float = Form(_DEFAULTS.fusion.window),
+                 fusion: str = Form(_DEFAULTS.fusion.rule), weights: str | None = Form(None)) -> JSONResponse:
+    config, jobs = _config(request), _jobs(request)
+    limit = int(config.max_upload_mb * 1024 * 1024)
+    size_header = request.headers.get("content-length")
+    if size_header and size_header.isdigit() and int(size_header) > limit + 1024 * 1024:
+        raise HTTPException(413, f"upload too large: at most {config.max_upload_mb:g} MB")
+    options = {"fps": fps, "window": window, "fusion": fusion}
+    try:
+        if weights:
+            from .fusion import load_weights
+
+            options["weights"] = load_weights(weights, allow_file=False)
+        AnalyzeConfig.of(**options)
+    except (AvemotionError, ValueError) as exc:
+        raise HTTPException(422, str(exc.reason if isinstance(exc, AvemotionError) else exc)) from None
+    name = safe_name(file.filename)
+    ext = Path(name).suffix.lower()
+    job_id = uuid.uuid4().hex
+    stored = f"{job_id}{ext if ext in MEDIA_EXTENSIONS else '.bin'}"
+    dest = jobs.uploads / stored
+    size = 0
+    try:
+        with open(dest, "wb") as f:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"upload too large: at most {config.max_upload_mb:g} MB")
+                f.write(chunk)
+        if size == 0:
+            raise HTTPException(422, "the upload is empty")
+        async with request.app.state.checking:  # decoding: off the event loop, no more at once than --workers
+            problem = await asyncio.to_thread(validate_media, dest)
+        if problem:
+            raise HTTPException(415, f"{name}: {problem}")
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    jobs.submit(job_id, name, stored, options)
+    return JSONResponse({"id": job_id, "status": "queued", "links": links(job_id)}, status_code=202)
+
+
+@router.get("/v1/jobs")
+def list_jobs(request: Request, limit: int = 50) -> list[dict]:
+    rows = _jobs(request).store.where("1 ORDER BY created DESC LIMIT ?", (max(1, min(limit, 500)),))
+    return [public(j) for j in rows]
+
+
+@router.get("/v1/jobs/{job_id}")
+def job_status(request: Request, job_id: str) -> dict:
+    return public(_get_job(_jobs(request), job_id))
+
+
+@router.get("/v1/jobs/{job_id}/{name}")
+def job_file(request: Request, job_id: str,
+             name: Literal["result", "timeline.csv", "annotated.mp4", "timeline.png", "report.html"]) -> FileResponse:
+    """A finished job's output: ``result`` (result.json), the CSV, the video, the figure, the report."""
+    jobs = _jobs(request)
+    job = _get_job(jobs, job_id)
+    if job["status"] != "done":
+        raise HTTPException(409, f"job {job_id} is {job['status']}" + (f": {job['error']}" if job["error"] else ""))
+    file, media = FILES[name]
+    path = jobs.result_dir(job_id) / file
+    if not path.is_file():
+        raise HTTPException(404, f"job {job_id} has no {file}")
+    return FileResponse(path, media_type=media)
+
+
+@router.websocket("/v1/live")
+async def live(ws: WebSocket) -> None:
+    """Binary JPEG/PNG frames in; per frame ``{time, faces, main_track, state, label}`` out."""
+    import cv2
+    import numpy as np
+
+    from .live import LiveAnalyzer
+
+    await ws.accept()
+    analyzer = LiveAnalyzer(faces=_jobs(ws).analyzer.faces)
+    checking = ws.app.state.checking
+    t0 = time.perf_counter()
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if not data:  # a text frame, or an empty one: say so, keep the connection
+                await ws.send_json({"error": "send each frame as a binary message holding a JPEG or PNG image"})
                 continue
-            job = self.store.get(job_id)
-            if not job or job["status"] not in ("queued",):
+            try:  # decoded off the event loop (a huge frame must not freeze every other client), --workers at once
+                async with checking:
+                    img = await asyncio.to_thread(cv2.imdecode, np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            except cv2.error:
+                img = None
+            if img is None:
+                await ws.send_json({"error": "frame is not a JPEG or PNG image"})
                 continue
-            self.store.update(job_id, status="running", started=time.time(), progress=0.0)
-            try:
-                options = json.loads(job["options"] or "{}")
-                if self.config.ray:
-                    self._run_on_ray(job_id, job, options)
-                    continue
-                va = self.analyzer.sharing(AnalyzeConfig.of(**options))
-                last = [0.0]
-
-                def progress(x: float, job_id=job_id, last=last) -> None:
-                    if x - last[0] >= 0.05:
-                        last[0] = x
-                        self.store.update(job_id, progress=round(x, 3))
-
-                result = analyze_upload(va, self.uploads / job["upload"], self.result_dir(job_id), job["filename"],
-                                        self.config.annotate, progress)
-                self.store.update(job_id, status="done", progress=1.0, finished=time.time(), label=result.label,
-                                  error=None)
-            except (AvemotionError, ValueError, TypeError) as exc:
-                reason = exc.reason if isinstance(exc, AvemotionError) else str(exc)
-                self.store.update(job_id, status="failed", finished=time.time(), error=reason)
-            except Exception as exc:  # a worker must survive any one job
-                log.exception("job %s failed", job_id)
-                self.store.update(job_id, status="failed", finished=time.time(),
-                                  error=f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
-
-    def _run_on_ray(self, job_id: str, job: dict, options: dict) -> None:
-        """One job as a Ray task (``serve --ray``); the table, uploads and results stay here.
-
-        The task cannot report progress while it runs: the job goes from 0 to done.
-        """
-        from .cluster import run_job_on_ray
-        from .pipeline import AnalyzeConfig
-
-        full = AnalyzeConfig.of(**options).flat()  # checked here, as a local job would be
-        status, text = run_job_on_ray(self.uploads / job["upload"], self.result_dir(job_id), full, job["filename"],
-                                      self.config.annotate, self.config.ray)
-        if status == "done":
-            self.store.update(job_id, status="done", progress=1.0, finished=time.time(), label=text, error=None)
-        else:
-            self.store.update(job_id, status="failed", finished=time.time(), error=text)
-
-    def clean(self) -> int:
-        """Delete finished jobs older than the retention period, with their files."""
-        cutoff = time.time() - self.config.retention_days * 86400
-        old = self.store.where("status IN ('done', 'failed') AND finished < ?", (cutoff,))
-        for job in old:
-            shutil.rmtree(self.result_dir(job["id"]), ignore_errors=True)
-            if job["upload"]:
-                (self.uploads / job["upload"]).unlink(missing_ok=True)
-            self.store.delete(job["id"])
-        return len(old)
-
-    def _janitor(self) -> None:
-        while not self.stopping.wait(3600):
-            self.clean()
+            out = (await asyncio.to_thread(analyzer.step, img, time.perf_counter() - t0)).to_dict()
+            out["width"], out["height"] = int(img.shape[1]), int(img.shape[0])
+            await ws.send_json(out)
+    except WebSocketDisconnect:
+        return
 
 
-# ---------------------------------------------------------------------------------------------
-# The app
-
-
-def safe_name(name: str | None) -> str:
-    """A display name: the last path part, printable characters only, at most 120 of them."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = re.sub(r"[^\w.\- ()]+", "_", base).strip(". ") or "upload"
-    return base[:120]
-
-
-def create_app(config: ServerConfig | None = None):
-    from contextlib import asynccontextmanager
-
-    from fastapi import (
-        FastAPI,
-        File,
-        Form,
-        HTTPException,
-        Request,
-        UploadFile,
-        WebSocket,
-        WebSocketDisconnect,
-    )
-    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-    from fastapi.staticfiles import StaticFiles
-
+def create_app(config: ServerConfig | None = None) -> FastAPI:
+    """The app: :data:`router`'s routes, the static page, the guard, and a :class:`~avemotion.jobs.Jobs`
+    pool started with the app and stopped with it."""
     config = config or ServerConfig()
     jobs = Jobs(config)
 
@@ -414,202 +402,19 @@ def create_app(config: ServerConfig | None = None):
 
     app = FastAPI(title="avemotion", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Emotion from faces and voices in video: upload a file, poll the job, fetch the result.")
-    app.state.jobs = jobs
-
+    app.state.jobs, app.state.config = jobs, config
+    app.state.checking = asyncio.Semaphore(config.workers)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR)), name="static")
     try:
         import swagger_ui_bundle
 
         app.mount("/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
-        has_swagger = True
+        app.state.has_swagger = True
     except ImportError:
-        has_swagger = False
-
+        app.state.has_swagger = False
+    app.include_router(router)
     app.add_middleware(Guard, config=config)
-
-    @app.get("/", include_in_schema=False)
-    def index(token: str | None = None):
-        if token and config.token:  # /?token=TOKEN (checked by Guard): remember it in a cookie, drop it from the URL
-            from fastapi.responses import RedirectResponse
-
-            response = RedirectResponse("/", status_code=303)
-            response.set_cookie("avemotion_token", token, httponly=True, samesite="strict")
-            return response
-        return FileResponse(WEB_DIR / "index.html", media_type="text/html")
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        if not has_swagger:
-            return HTMLResponse("<p>Install swagger-ui-bundle for the interactive docs; the schema is at "
-                                "<a href='/openapi.json'>/openapi.json</a>.</p>")
-        from fastapi.openapi.docs import get_swagger_ui_html
-
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="avemotion API",
-                                   swagger_js_url="/swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/swagger/swagger-ui.css",
-                                   swagger_favicon_url="/swagger/favicon-32x32.png")
-
-    def links(job_id: str) -> dict:
-        base = f"/v1/jobs/{job_id}"
-        return {"self": base, "result": f"{base}/result", "timeline_csv": f"{base}/timeline.csv",
-                "annotated_mp4": f"{base}/annotated.mp4", "report": f"{base}/report.html"}
-
-    def public(job: dict) -> dict:
-        return {"id": job["id"], "status": job["status"], "progress": job["progress"], "error": job["error"],
-                "filename": job["filename"], "label": job["label"], "note": job["note"], "created": job["created"],
-                "finished": job["finished"], "options": json.loads(job["options"] or "{}"), "links": links(job["id"])}
-
-    def get_job(job_id: str) -> dict:
-        job = jobs.store.get(job_id) if JOB_ID.match(job_id) else None
-        if job is None:
-            raise HTTPException(404, f"no job {job_id!r}")
-        return job
-
-    @app.get("/v1/health")
-    def health() -> dict:
-        return {"status": "ok", "version": __version__, "workers": config.workers, "queued": jobs.queue.qsize(),
-                "max_upload_mb": config.max_upload_mb}
-
-    from .pipeline import AnalyzeConfig
-
-    defaults = AnalyzeConfig()
-
-    checking = asyncio.Semaphore(config.workers)
-
-    @app.get("/v1/options")
-    def options() -> dict:
-        """The analysis options, their defaults and choices, from the registries the CLI reads too."""
-        from .face.detect import DETECTORS
-        from .fusion import FUSION_RULES
-        from .report.outputs import OUTPUTS, default_outputs
-
-        return {"fps": defaults.face.fps, "window": defaults.fusion.window, "fusion": defaults.fusion.rule,
-                "ranges": {"fps": defaults.face.RANGES["fps"], "window": defaults.fusion.RANGES["window"]},
-                "fusion_rules": list(FUSION_RULES), "weights": dict(defaults.fusion.weights),
-                "detector": defaults.face.detector, "detectors": list(DETECTORS),
-                "outputs": {name: {"file": o.filename, "help": o.help, "default": name in default_outputs()}
-                            for name, o in OUTPUTS.items()}}
-
-    @app.post("/v1/analyze", status_code=202)
-    async def submit(request: Request, file: UploadFile = File(..., description="a video, audio file or image"),
-                     fps: float = Form(defaults.face.fps), window: float = Form(defaults.fusion.window),
-                     fusion: str = Form(defaults.fusion.rule), weights: str | None = Form(None)) -> JSONResponse:
-        from .pipeline import AnalyzeConfig
-
-        limit = int(config.max_upload_mb * 1024 * 1024)
-        size_header = request.headers.get("content-length")
-        if size_header and size_header.isdigit() and int(size_header) > limit + 1024 * 1024:
-            raise HTTPException(413, f"upload too large: at most {config.max_upload_mb:g} MB")
-        options = {"fps": fps, "window": window, "fusion": fusion}
-        try:
-            if weights:
-                from .fusion import load_weights
-
-                options["weights"] = load_weights(weights, allow_file=False)
-            AnalyzeConfig.of(**options)
-        except (AvemotionError, ValueError) as exc:
-            raise HTTPException(422, str(exc.reason if isinstance(exc, AvemotionError) else exc)) from None
-        name = safe_name(file.filename)
-        ext = Path(name).suffix.lower()
-        job_id = uuid.uuid4().hex
-        stored = f"{job_id}{ext if ext in MEDIA_EXTENSIONS else '.bin'}"
-        dest = jobs.uploads / stored
-        size = 0
-        try:
-            with open(dest, "wb") as f:
-                while chunk := await file.read(1 << 20):
-                    size += len(chunk)
-                    if size > limit:
-                        raise HTTPException(413, f"upload too large: at most {config.max_upload_mb:g} MB")
-                    f.write(chunk)
-            if size == 0:
-                raise HTTPException(422, "the upload is empty")
-            async with checking:  # decoding: off the event loop, and no more at once than --workers
-                problem = await asyncio.to_thread(validate_media, dest)
-            if problem:
-                raise HTTPException(415, f"{name}: {problem}")
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
-        jobs.submit(job_id, name, stored, options)
-        return JSONResponse({"id": job_id, "status": "queued", "links": links(job_id)}, status_code=202)
-
-    @app.get("/v1/jobs")
-    def list_jobs(limit: int = 50) -> list[dict]:
-        return [public(j) for j in jobs.store.where("1 ORDER BY created DESC LIMIT ?", (max(1, min(limit, 500)),))]
-
-    @app.get("/v1/jobs/{job_id}")
-    def job_status(job_id: str) -> dict:
-        return public(get_job(job_id))
-
-    @app.get("/v1/jobs/{job_id}/{name}")
-    def job_file(job_id: str, name: Literal["result", "timeline.csv", "annotated.mp4", "timeline.png",
-                                            "report.html"]) -> FileResponse:
-        """A finished job's output: ``result`` (result.json), the CSV, the video, the figure, the report."""
-        job = get_job(job_id)
-        if job["status"] != "done":
-            raise HTTPException(409, f"job {job_id} is {job['status']}" + (f": {job['error']}" if job["error"] else ""))
-        file, media = FILES[name]
-        path = jobs.result_dir(job_id) / file
-        if not path.is_file():
-            raise HTTPException(404, f"job {job_id} has no {file}")
-        return FileResponse(path, media_type=media)
-
-    @app.websocket("/v1/live")
-    async def live(ws: WebSocket) -> None:
-        """Binary JPEG/PNG frames in; per frame ``{time, faces, main_track, state, label}`` out."""
-        import cv2
-        import numpy as np
-
-        from .live import LiveAnalyzer
-
-        await ws.accept()
-        analyzer = LiveAnalyzer(faces=jobs.analyzer.faces)
-        t0 = time.perf_counter()
-        try:
-            while True:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                data = message.get("bytes")
-                if not data:  # a text frame, or an empty one: say so, keep the connection
-                    await ws.send_json({"error": "send each frame as a binary message holding a JPEG or PNG image"})
-                    continue
-                try:  # decoded off the event loop (a huge frame must not freeze every other client), --workers at once
-                    async with checking:
-                        img = await asyncio.to_thread(cv2.imdecode, np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-                except cv2.error:
-                    img = None
-                if img is None:
-                    await ws.send_json({"error": "frame is not a JPEG or PNG image"})
-                    continue
-                out = (await asyncio.to_thread(analyzer.step, img, time.perf_counter() - t0)).to_dict()
-                out["width"], out["height"] = int(img.shape[1]), int(img.shape[0])
-                await ws.send_json(out)
-        except WebSocketDisconnect:
-            return
-
     return app
-
-
-def validate_media(path: Path) -> str | None:
-    """Decode the start of an upload: None if it is a usable image, audio or video file, else why not."""
-    from .errors import MediaError
-    from .media import iter_frames, load_audio, probe, read_image
-
-    try:
-        info = probe(path)
-        if info.kind == "image" and path.suffix != ".bin":
-            read_image(path)
-        elif info.has_video:
-            next(iter(iter_frames(path, fps=1.0)))
-        else:
-            load_audio(path, max_seconds=1.0)
-    except MediaError as exc:
-        return exc.reason
-    except StopIteration:
-        return "video track holds no frames"
-    return None
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, config: ServerConfig | None = None) -> None:
