@@ -277,7 +277,7 @@ class Frame:
     image: np.ndarray
 
 
-def iter_frames(path: str | os.PathLike[str], fps: float | None = 5.0, *,
+def iter_frames(path: str | os.PathLike[str], fps: float | None, *,
                 max_side: int | None = None, on_early_stop=None) -> Iterator[Frame]:
     """Yield frames of a video at about ``fps`` frames a second (None: every frame).
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import __version__
 from .errors import MediaError
-from .face.analyzer import FaceOptions
+from .face.analyzer import Face, FaceOptions
 from .face.track import IoUTracker, smooth_over_time
 from .fusion import FUSION_RULES, FusionOptions, ModalityInput, fuse_timeline
 from .media import MediaInfo, audio_stream_index, iter_frames, probe
@@ -114,17 +114,10 @@ class Window:
 
 
 @dataclass
-class FrameFace:
+class FrameFace(Face):
     """A face in one sampled frame, with the track it belongs to."""
 
-    track: int
-    box: tuple[int, int, int, int]
-    score: float
-    probabilities: dict[str, float]
-
-    @property
-    def label(self) -> str:
-        return top_label(self.probabilities)
+    track: int = -1
 
 
 @dataclass
@@ -315,7 +308,7 @@ class VideoAnalyzer:
                 probs = [np.array([f.probabilities[lab] for lab in self.faces.labels]) for f in faces]
                 ids = tracker.update(fr.time, [f.box for f in faces], probs)
                 frames.append(FrameResult(round(fr.time, 3), [
-                    FrameFace(i, tuple(f.box), round(f.score, 4), f.probabilities) for i, f in zip(ids, faces, strict=True)]))
+                    FrameFace(tuple(f.box), round(f.score, 4), f.probabilities, track=i) for i, f in zip(ids, faces, strict=True)]))
             if progress is not None and batch and info.duration:
                 progress(min(0.85, 0.85 * batch[-1].time / info.duration))
             batch.clear()
