@@ -86,9 +86,11 @@ def test_robustness_protocol_scores_every_condition():
     from avemotion.evaluation.robustness import Scored, conditions, evaluate_robustness, load_faces
 
     images, labels, _ = load_faces(need(SHARED / "fer2013" / "test"))
+    calls = []
     report = evaluate_robustness(images, labels, [Scored("face"), Scored("face", align=False)], limit=24,
-                                 progress=False)
+                                 progress=lambda done, total: calls.append((done, total)))
     assert report["faces"] == 24
+    assert calls[-1] == (24 * len(conditions()),) * 2 and len(calls) == 24 * len(conditions())
     assert list(report["conditions"]) == [c.name for c in conditions()]
     for row in report["conditions"].values():
         assert 0 <= row["face"] <= row["found"] <= 1

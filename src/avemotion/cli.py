@@ -345,6 +345,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .datasets import read_corpora
+    from .report.progress import progress_callback
 
     out = Path(args.out)
     if args.task == "face" and args.robustness:
@@ -354,7 +355,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         images, labels, _ = load_faces(args.data[0])
         models = [m.strip() for m in (args.onnx or "face").split(",") if m.strip()]
         scored = [Scored(m) for m in models] + ([Scored(models[0], align=False)] if args.compare_crop else [])
-        report = evaluate_robustness(images, labels, scored, limit=args.limit, seed=args.seed)
+        with progress_callback("robustness") as progress:
+            report = evaluate_robustness(images, labels, scored, limit=args.limit, seed=args.seed, progress=progress)
         write_json(report, out / "robustness.json")
         print_robustness(report)
         print(f"written: {out / 'robustness.json'}", file=sys.stderr)
@@ -362,7 +364,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.task == "face":
         from .evaluation.face import evaluate_faces
 
-        report = evaluate_faces(args.data[0], args.onnx or "face", out, tta=args.tta)
+        with progress_callback("faces") as progress:
+            report = evaluate_faces(args.data[0], args.onnx or "face", out, tta=args.tta, progress=progress)
         m = report["metrics"]
         print(json.dumps({"model": report["model"], "n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
                           "per_class_recall": m["per_class_recall"], "skipped_classes": report["skipped_classes"]},
@@ -379,7 +382,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.onnx:
         from .evaluation.speech import evaluate_model
 
-        report = evaluate_model(items, args.onnx, out)
+        with progress_callback("evaluate") as progress:
+            report = evaluate_model(items, args.onnx, out, progress=progress)
     elif args.protocol == "loco":
         from .evaluation import write_json
         from .training.speech import cnn_config, leave_one_corpus_out

@@ -9,6 +9,7 @@ reported in ``skipped``. Each image is treated as one face (no detection), throu
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,12 @@ from ..face.classify import FaceClassifier
 from ..face.preprocess import crop_face
 
 
-def evaluate_faces(data: str | Path, model: str, out: Path, tta: bool | None = None) -> dict:
-    """Accuracy, macro-F1, per-class recall and confusion matrix of ``model`` on ``data``."""
+def evaluate_faces(data: str | Path, model: str, out: Path, tta: bool | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> dict:
+    """Accuracy, macro-F1, per-class recall and confusion matrix of ``model`` on ``data``.
+
+    ``progress(done, total)`` is called after each image is read.
+    """
     fc = FaceClassifier(model, tta=tta)
     items, unknown = read_class_folders(Path(data), IMAGE_EXTENSIONS)
     if not items:
@@ -31,16 +36,14 @@ def evaluate_faces(data: str | Path, model: str, out: Path, tta: bool | None = N
     skipped = Counter(it.label for it in items if it.label not in fc.labels)
     kept = [it for it in items if it.label in fc.labels]
     crops, y, errors = [], [], []
-    from ..report.progress import progress_bar
-
-    with progress_bar("faces", total=len(kept)) as advance:
-        for it in kept:
-            advance()
-            try:
-                crops.append(crop_face(read_image(it.path), size=fc.size))
-                y.append(fc.labels.index(it.label))
-            except AvemotionError as exc:
-                errors.append({"path": it.path, "error": exc.reason})
+    for k, it in enumerate(kept):
+        if progress:
+            progress(k + 1, len(kept))
+        try:
+            crops.append(crop_face(read_image(it.path), size=fc.size))
+            y.append(fc.labels.index(it.label))
+        except AvemotionError as exc:
+            errors.append({"path": it.path, "error": exc.reason})
     probs = fc.predict_proba(np.stack(crops))
     metrics = score(y, probs.argmax(1).tolist(), fc.labels)
     metrics["accuracy"] = metrics["weighted_accuracy"]

@@ -116,8 +116,11 @@ class Scored:
 
 
 def evaluate_robustness(images: np.ndarray, labels: np.ndarray, scored: Sequence[Scored], *,
-                        limit: int | None = None, seed: int = 0, progress: bool = True) -> dict:
+                        limit: int | None = None, seed: int = 0,
+                        progress: Callable[[int, int], None] | None = None) -> dict:
     """Accuracy of each of ``scored`` under each :func:`conditions` transformation.
+
+    ``progress(done, total)`` is called after each transformed face is searched for.
 
     ``images``: uint8 (N, 48, 48) FER2013 faces; ``labels``: indices into the models' labels.
     ``limit`` scores a fixed random subset (seeded) instead of every face.
@@ -125,7 +128,6 @@ def evaluate_robustness(images: np.ndarray, labels: np.ndarray, scored: Sequence
     from ..face.analyzer import face_crops
     from ..face.classify import FaceClassifier
     from ..face.detect import BlazeFaceDetector
-    from ..report.progress import progress_bar
 
     rng = np.random.default_rng(seed)
     idx = np.arange(len(images)) if not limit or limit >= len(images) else np.sort(rng.choice(len(images), limit, False))
@@ -133,28 +135,30 @@ def evaluate_robustness(images: np.ndarray, labels: np.ndarray, scored: Sequence
     classifiers = {s.model: FaceClassifier(s.model, tta=False) for s in scored}
     conds = conditions()
     table: dict[str, dict] = {}
-    with progress_bar("robustness", total=len(conds) * len(idx), enabled=progress) as advance:
-        for cond in conds:
-            crops: dict[bool, list[np.ndarray]] = {True: [], False: []}
-            found = np.zeros(len(idx), bool)
-            for k, i in enumerate(idx):
-                frame = cond.make(images[i], rng)
-                dets = detector.detect(frame)
-                advance()
-                if not dets:
-                    continue
-                best = [max(dets, key=lambda d: d.score)]
-                found[k] = True
-                for align in crops:
-                    crops[align].append(face_crops(frame, best, BlazeFaceDetector.margin, align)[0])
-            row = {"found": round(float(found.mean()), 4)}
-            for s in scored:
-                correct = np.zeros(len(idx), bool)
-                if found.any():
-                    pred = classifiers[s.model].predict_proba(np.stack(crops[s.align])).argmax(1)
-                    correct[found] = pred == labels[idx][found]
-                row[s.name] = round(float(correct.mean()), 4)
-            table[cond.name] = row
+    total, done = len(conds) * len(idx), 0
+    for cond in conds:
+        crops: dict[bool, list[np.ndarray]] = {True: [], False: []}
+        found = np.zeros(len(idx), bool)
+        for k, i in enumerate(idx):
+            frame = cond.make(images[i], rng)
+            dets = detector.detect(frame)
+            done += 1
+            if progress:
+                progress(done, total)
+            if not dets:
+                continue
+            best = [max(dets, key=lambda d: d.score)]
+            found[k] = True
+            for align in crops:
+                crops[align].append(face_crops(frame, best, BlazeFaceDetector.margin, align)[0])
+        row = {"found": round(float(found.mean()), 4)}
+        for s in scored:
+            correct = np.zeros(len(idx), bool)
+            if found.any():
+                pred = classifiers[s.model].predict_proba(np.stack(crops[s.align])).argmax(1)
+                correct[found] = pred == labels[idx][found]
+            row[s.name] = round(float(correct.mean()), 4)
+        table[cond.name] = row
     names = [s.name for s in scored]
     transformed = [c.name for c in conds[1:]]
     mean = {n: round(float(np.mean([table[c][n] for c in transformed])), 4) for n in names}

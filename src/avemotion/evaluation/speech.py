@@ -10,7 +10,7 @@ counted in ``skipped``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,33 +22,35 @@ from ..taxonomy import align, modelled
 from ..speech.analyzer import SpeechAnalyzer
 
 
-def evaluate_model(items: Sequence[Item], model: str, out: Path) -> dict:
-    """Score ``model`` on ``items``; writes ``metrics.json`` and ``confusion.png`` into ``out``."""
+def evaluate_model(items: Sequence[Item], model: str, out: Path,
+                   progress: Callable[[int, int], None] | None = None) -> dict:
+    """Score ``model`` on ``items``; writes ``metrics.json`` and ``confusion.png`` into ``out``.
+
+    ``progress(done, total)`` is called after each clip (the CLI draws a bar from it).
+    """
     sa = SpeechAnalyzer(model, vad=False)
     corpus_labels = sorted({it.label for it in items})
     target = modelled(sa.labels, corpus_labels)
     skipped = Counter(it.label for it in items if it.label not in target)
     y_true, y_pred, probs, errors = [], [], [], []
-    from ..report.progress import progress_bar
-
-    with progress_bar("evaluate", total=len(items)) as advance:
-        for it in items:
-            advance()
-            if it.label not in target:
-                continue
-            try:
-                p = sa.analyze_file(it.path)
-            except AvemotionError as exc:
-                errors.append({"path": it.path, "error": exc.reason})
-                continue
-            seg_probs = np.array([p.probabilities[k] for k in sa.labels]) if p.probabilities else None
-            if seg_probs is None:
-                errors.append({"path": it.path, "error": "no speech found"})
-                continue
-            q = align(seg_probs, sa.labels, target)
-            y_true.append(target.index(it.label))
-            y_pred.append(int(np.argmax(q)))
-            probs.append(q)
+    for k, it in enumerate(items):
+        if progress:
+            progress(k + 1, len(items))
+        if it.label not in target:
+            continue
+        try:
+            p = sa.analyze_file(it.path)
+        except AvemotionError as exc:
+            errors.append({"path": it.path, "error": exc.reason})
+            continue
+        seg_probs = np.array([p.probabilities[k] for k in sa.labels]) if p.probabilities else None
+        if seg_probs is None:
+            errors.append({"path": it.path, "error": "no speech found"})
+            continue
+        q = align(seg_probs, sa.labels, target)
+        y_true.append(target.index(it.label))
+        y_pred.append(int(np.argmax(q)))
+        probs.append(q)
     if not y_true:
         raise AvemotionError("no clip could be scored (labels the model cannot produce, or unreadable files)")
     metrics = score(y_true, y_pred, target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+import contextlib
 from contextlib import contextmanager
 
 
@@ -22,3 +23,20 @@ def progress_bar(label: str, total: int | None, enabled: bool = True) -> Iterato
                   console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n=1: bar.advance(task, n)
+
+
+@contextmanager
+def progress_callback(label: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """Yield ``report(done, total)`` for code that takes a progress callback (evaluation, training):
+    the bar is drawn by the caller's side, the work only says how far it is."""
+    state: dict = {}
+    with contextlib.ExitStack() as stack:
+
+        def report(done: int, total: int) -> None:
+            if "advance" not in state:
+                state["advance"] = stack.enter_context(progress_bar(label, total, enabled))
+                state["done"] = 0
+            state["advance"](done - state["done"])
+            state["done"] = done
+
+        yield report
