@@ -118,3 +118,72 @@ def test_voice_statistics_come_from_the_shipped_encoder():
     assert v.shape == (VOICE_DIM,) and np.all(np.isfinite(v))
     np.testing.assert_array_equal(speech_inputs(y, ["voice"])["voice"], v)
     assert not np.allclose(voice_statistics(voice_like(2.0, f0=220.0, seed=3)), v)
+
+
+def test_recording_norm_in_the_graph_is_the_speaker_standardisation_of_training(tmp_path):
+    """The exported speaker-adapted head standardises a batch (a recording's segments) exactly as
+    training standardised a speaker's clips: same numbers, for any number of segments."""
+    torch = pytest.importorskip("torch")
+    import onnxruntime as ort
+
+    from avemotion.training.speech import ADAPT_SHRINK, standardise_by_speaker
+    from avemotion.training.speech_nets import RecordingNorm
+
+    rng = np.random.default_rng(0)
+    reference_var = rng.uniform(0.5, 2.0, 6)
+    torch.onnx.export(RecordingNorm(reference_var, ADAPT_SHRINK), (torch.randn(5, 6),), str(tmp_path / "n.onnx"),
+                      input_names=["x"], output_names=["z"], dynamic_axes={"x": {0: "n"}, "z": {0: "n"}},
+                      opset_version=17, dynamo=False)
+    sess = ort.InferenceSession(str(tmp_path / "n.onnx"), providers=["CPUExecutionProvider"])
+    for n in (1, 5, 12):
+        x = rng.normal(3.0, 2.0, (n, 6)).astype(np.float32)
+        want = standardise_by_speaker(x, np.zeros(n), reference_var)
+        assert np.allclose(sess.run(None, {"x": x})[0], want, atol=1e-4)
+    # one segment alone: nothing to compare it with, every feature at the voice's own mean
+    assert np.allclose(sess.run(None, {"x": x[:1]})[0], 0.0)
+
+
+def test_enrolment_uses_only_other_clips_of_the_same_speaker():
+    from avemotion.training.speech import standardise_by_enrolment
+
+    speakers = np.array(["a"] * 4 + ["b"] * 4)
+    x = np.vstack([np.full((4, 3), 10.0), np.full((4, 3), -10.0)]) + np.arange(8)[:, None] * 0.01
+    z = standardise_by_enrolment(x, speakers, k=3, reference_var=np.ones(3))
+    assert np.abs(z).max() < 0.1  # each row compared with its own speaker only (not the other's -10)
+
+
+def _one_voice(actor: str, n: int, step: int = 6) -> np.ndarray:
+    """``n`` RAVDESS clips of one actor, in a row with 0.75 s of silence between: a recording of one voice."""
+    from avemotion.media import load_audio
+
+    files = sorted(need(RAVDESS / actor).glob("*.flac"))[::step][:n]
+    silence = np.zeros(12000, np.float32)
+    return np.concatenate([part for f in files for part in (load_audio(f), silence)])
+
+
+def test_a_recording_of_one_voice_is_read_against_itself():
+    """Five or more segments: the speaker-adapted model reads them in one batch; the numbers are
+    those of the shipped graph on the stacked segment features, and a segment's reading depends
+    on the rest of the recording (that is the adaptation). Fewer segments, or adapt=False: each
+    segment alone by `speech`, as before."""
+    from avemotion.speech import SpeechAnalyzer
+
+    y = _one_voice("Actor_01", 8)
+    sa = SpeechAnalyzer()
+    r = sa.analyze(y)
+    assert r.adapted and r.model == "speech_adaptive" and len(r.segments) == 8
+    feeds = [sa.features(y[int(s.start * 16000):int(s.end * 16000)]) for s in r.segments]
+    batch = {k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]}
+    direct = sa.adaptive.run_feeds(batch)
+    got = np.array([[s.probabilities[lab] for lab in sa.labels] for s in r.segments])
+    assert np.allclose(got, direct, atol=1e-5)
+
+    plain = SpeechAnalyzer(adapt=False).analyze(y)
+    assert not plain.adapted and plain.model == "speech"
+    short = sa.analyze(_one_voice("Actor_01", 2))
+    assert not short.adapted and short.model == "speech"
+
+    # the same first clip in another actor's recording reads differently
+    other = np.concatenate([y[: int(r.segments[1].start * 16000)], _one_voice("Actor_02", 7)])
+    r2 = sa.analyze(other)
+    assert r2.adapted and r2.segments[0].probabilities != r.segments[0].probabilities

@@ -77,7 +77,7 @@ def cmd_speech(args: argparse.Namespace) -> int:
     if not files:
         _err(f"no audio or video files found in {', '.join(paths)}")
         return 2
-    analyzer = SpeechAnalyzer(args.model, vad=not args.no_vad, max_segment=args.max_segment)
+    analyzer = SpeechAnalyzer(args.model, vad=not args.no_vad, max_segment=args.max_segment, adapt=args.adapt)
     batch = len(files) > 1 or any(Path(p).is_dir() for p in paths)
     signals: dict[Path, object] = {}
 
@@ -186,7 +186,8 @@ def _analyze_config(args: argparse.Namespace):
 
     weights = {"weights": load_weights(args.weights)} if args.weights else {}
     return AnalyzeConfig.of(fps=args.fps, window=args.window, fusion=args.fusion, detector=args.detector,
-                            tta=args.tta, tiles=args.tiles, face_smoothing=args.face_smoothing, **weights)
+                            tta=args.tta, tiles=args.tiles, face_smoothing=args.face_smoothing,
+                            voice_adapt=args.voice_adapt, **weights)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -389,7 +390,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .training.speech import cnn_config, leave_one_corpus_out
 
         report = leave_one_corpus_out(items, args.model, args.seed, cnn_config(args.seed, args.epochs, args.mixup),
-                                      calibrate=not args.no_calibrate)
+                                      calibrate=not args.no_calibrate, adapt=args.adapt)
         write_json(report, out / "metrics.json")
         rows = {c: {"held out": c, "trained on": "+".join(r["train_corpora"]),
                     "classes": len(r["metrics"]["per_class_recall"]), **{k: r["metrics"][k] for k in (
@@ -451,7 +452,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     items = read_corpora(args.data, "speech", args.corpus)
     onnx = train_and_export(items, args.model, Path(args.out), seed=args.seed, epochs=args.epochs,
                             cv_metrics=args.cv_metrics, name=args.name,
-                            command=_command_line())
+                            command=_command_line(), adaptive=args.adapt)
     print(f"written: {onnx} and {onnx.with_suffix('.json')}")
     return 0
 
@@ -488,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", default=defaults.speech.model, help="shipped model name or .onnx path (default: %(default)s)")
     sp.add_argument("--no-vad", action="store_true", help="classify the whole signal, skip voice detection")
     sp.add_argument("--max-segment", type=float, default=defaults.speech.max_segment, help="longest segment classified at once (s)")
+    sp.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=defaults.speech.adapt,
+                    help="a file with several speech segments is read by the speaker-adapted model, each segment "
+                         "against the others (one voice assumed; default on)")
     sp.set_defaults(func=cmd_speech)
 
     fp = sub.add_parser("face", help="every face in image files, with its expression")
@@ -519,6 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None, help="face test-time flip")
     an.add_argument("--tiles", action="store_true",
                     help="find small faces too: BlazeFace also scans frame quarters (about 5x the detection time)")
+    an.add_argument("--voice-adapt", action=argparse.BooleanOptionalAction, default=defaults.speech.adapt,
+                    help="several speech segments: read them against each other with the speaker-adapted model "
+                         "(one voice assumed; default on)")
     an.add_argument("--face-smoothing", type=float, default=defaults.face.smoothing, metavar="SECONDS",
                     help="sigma of the centred smoothing of each face track over time (default %(default)s; 0: off)")
     from .report.outputs import OUTPUTS, default_outputs
@@ -585,6 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--folds", type=int, default=6)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--epochs", type=int, default=None, help="override the CNN's epochs")
+    ev.add_argument("--adapt", type=int, default=None, metavar="K",
+                    help="leave-one-corpus-out, encoder: speaker adaptation, each held-out clip standardised with K "
+                         "other unlabelled clips of its speaker (as the analyser does over a recording's segments)")
     ev.add_argument("--no-calibrate", action="store_true",
                     help="leave-one-corpus-out: skip fitting the temperature (a third of the time; UA unchanged, ECE not)")
     ev.add_argument("--mixup", type=float, default=None, metavar="P",
@@ -602,6 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--epochs", type=int, default=None)
     tr.add_argument("--corpus", default=None)
+    tr.add_argument("--adapt", action="store_true",
+                    help="speech, encoder: the speaker-adapted variant (speech_adaptive), used on recordings with "
+                         "several segments of one voice")
     tr.add_argument("--cv-metrics", nargs="*", default=None,
                     help="metrics.json files from `evaluate` (speaker folds, leave-one-corpus-out) for the card")
     tr.add_argument("--arch", default="vgg", choices=["vgg", "vgg-s", "baseline"],

@@ -51,6 +51,7 @@ FLAT_OPTIONS: dict[str, tuple[str, str]] = {
     "weights": ("fusion", "weights"), "face_model": ("face", "model"), "speech_model": ("speech", "model"),
     "detector": ("face", "detector"), "min_face_score": ("face", "min_score"), "max_side": ("face", "max_side"),
     "tta": ("face", "tta"), "tiles": ("face", "tiles"), "face_smoothing": ("face", "smoothing"),
+    "voice_adapt": ("speech", "adapt"),
 }
 
 
@@ -412,14 +413,16 @@ class VideoAnalyzer:
             timeline=timeline, tracks=tracks, main_track=main.id if main else None, frames=frames,
             speech_segments=[asdict(s) for s in speech.segments] if speech else [],
             config=c.flat(),
-            models={"face": self.faces.classifier.bundle.name, "voice": self.speech.bundle.name,
+            models={"face": self.faces.classifier.bundle.name, "voice": speech.model if speech else self.speech.bundle.name,
                     "detector": c.face.detector, "face_labels": list(self.faces.labels),
                     "fused_labels": list(c.fusion.labels),
                     "voice_labels": list(self.speech.labels)},
             timings={"faces_s": round(t1 - t0, 3), "voice_s": round(voice_s, 3),
                      "total_s": round(time.perf_counter() - t0, 3)},
             notes=notes + ([f"the file has {info.audio_streams} audio tracks: track {audio_stream_index(p) + 1}, "
-                            "the one with the most sound, was analysed"] if speech and info.audio_streams > 1 else []),
+                            "the one with the most sound, was analysed"] if speech and info.audio_streams > 1 else [])
+                  + ([f"voice: its {len(speech.segments)} speech segments were read against each other "
+                      f"({speech.model}: one voice assumed)"] if speech and speech.adapted else []),
         )
         # Not a field (never in result.json): the analysed frames of a short video, so that
         # annotated.mp4 is drawn without decoding the file a second time.

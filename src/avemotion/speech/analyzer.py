@@ -57,6 +57,7 @@ class SpeechResult:
     segments: list[SpeechSegment] = field(default_factory=list)
     model: str = ""
     labels: list[str] = field(default_factory=list)
+    adapted: bool = False  # the segments were read against each other by the speaker-adapted model
 
     @property
     def label(self) -> str | None:
@@ -81,6 +82,7 @@ class SpeechOptions:
     model: str = DEFAULT_MODEL  # shipped name ("speech", "speech_ravdess", "speech_baseline") or .onnx path
     vad: bool = True  # find speech first (False: the whole signal is one utterance)
     max_segment: float = 4.0  # s: longer speech is cut into equal pieces, each classified
+    adapt: bool = True  # a recording with enough segments is read by the model's speaker-adapted variant
 
     def __post_init__(self) -> None:
         from ..errors import check_number
@@ -102,13 +104,19 @@ class SpeechAnalyzer:
     max_segment:
         Speech segments longer than this many seconds are cut into equal pieces of at most this
         length, each classified on its own.
+    adapt:
+        Where the model has a speaker-adapted variant (``NAME_adaptive``, whose card says it adapts
+        ``NAME``) and a recording has at least its ``min_segments`` speech segments, read them all
+        at once with it: each segment's features are standardised against the recording's own, so
+        emotion is heard as a departure from this voice's usual way of speaking (one voice per
+        recording is assumed). Fewer segments, or ``False``: each segment on its own.
     threads:
         onnxruntime intra-op threads (None: its default).
     """
 
     def __init__(self, model: str | os.PathLike[str] = SpeechOptions.model, *, vad: bool = SpeechOptions.vad,
                  max_segment: float = SpeechOptions.max_segment, vad_config: VADConfig | None = None,
-                 threads: int | None = None) -> None:
+                 adapt: bool = SpeechOptions.adapt, threads: int | None = None) -> None:
         self.bundle = ModelBundle.load(model, threads=threads)
         if self.bundle.card.get("task") != "speech":
             raise AvemotionError(f"model {self.bundle.name!r} is not a speech model", self.bundle.path)
@@ -122,11 +130,13 @@ class SpeechAnalyzer:
         self.vad = vad
         self.vad_config = vad_config or VADConfig(min_silence=0.5)
         self.max_segment = SpeechOptions(max_segment=max_segment).max_segment
+        self.adaptive = _adaptive_variant(self.bundle, threads) if adapt else None
 
     @classmethod
     def from_options(cls, options: SpeechOptions, threads: int | None = None) -> SpeechAnalyzer:
         """The analyser that ``options`` describe."""
-        return cls(options.model, vad=options.vad, max_segment=options.max_segment, threads=threads)
+        return cls(options.model, vad=options.vad, max_segment=options.max_segment, adapt=options.adapt,
+                   threads=threads)
 
     # -- signals -------------------------------------------------------------------------------
 
@@ -170,18 +180,25 @@ class SpeechAnalyzer:
 
     def _result(self, path: str | None, duration: float, pieces) -> SpeechResult:
         """Classify each ``(start, end, signal)`` piece; the whole is their duration-weighted mean."""
-        segments, weights, probs = [], [], []
+        segments, weights, probs, feeds = [], [], [], []
         for s, e, seg in pieces:
-            p = self.predict_proba(seg)
-            segments.append(SpeechSegment(round(s, 3), round(e, 3), as_dict(p, self.labels)))
+            segments.append(SpeechSegment(round(s, 3), round(e, 3), None))
             weights.append(e - s)
-            probs.append(p)
+            feeds.append(self.features(seg))
+        adapted = self.adaptive is not None and len(feeds) >= self.adaptive.card["adaptation"]["min_segments"]
+        if adapted:  # all segments in one batch: the graph standardises them against each other
+            batch = {k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]}
+            probs = list(np.asarray(self.adaptive.run_feeds(batch), dtype=np.float32))
+        else:
+            probs = [np.asarray(self.bundle.run_feeds(f)[0], dtype=np.float32) for f in feeds]
+        for segment, p in zip(segments, probs, strict=True):
+            segment.probabilities = as_dict(p, self.labels)
         speech_seconds = float(sum(weights))
         overall = None
         if probs:
             overall = as_dict(np.average(np.stack(probs), axis=0, weights=weights), self.labels)
         return SpeechResult(path, round(duration, 3), bool(probs), round(speech_seconds, 3), overall, segments,
-                            self.bundle.name, list(self.labels))
+                            self.adaptive.name if adapted else self.bundle.name, list(self.labels), adapted)
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -224,6 +241,20 @@ class SpeechAnalyzer:
             spans = segments_of(p, duration, self.vad_config)
         pieces = [piece for s, e in spans for piece in _split(s, e, self.max_segment)]
         return self._result(str(path), duration, _cut_stream(audio_blocks(path), pieces, gain))
+
+
+def _adaptive_variant(bundle: ModelBundle, threads: int | None) -> ModelBundle | None:
+    """The shipped speaker-adapted variant of ``bundle`` (``NAME_adaptive``, its card naming ``NAME``
+    under ``adaptation.adapts`` and the same labels and inputs), or None."""
+    path = bundle.path.with_name(f"{bundle.path.stem}_adaptive.onnx")
+    if not path.exists():
+        return None
+    variant = ModelBundle.load(path, threads=threads)
+    card = variant.card
+    if (card.get("adaptation", {}).get("adapts") != bundle.name or card.get("labels") != bundle.card.get("labels")
+            or card.get("inputs") != bundle.card.get("inputs")):
+        return None
+    return variant
 
 
 #: Files whose audio is longer than this are analysed as a stream (:meth:`SpeechAnalyzer._analyze_stream`).

@@ -139,6 +139,58 @@ class MaskedSoftmax:
 ENCODER_MEMBERS: dict[str, tuple[str, float]] = {"voice": ("voice", 0.003), "functionals": ("functionals", 0.0003)}
 
 
+#: Speaker adaptation (``speech_adaptive``): a voice's features are standardised against that
+#: voice's own segments, the variance shrunk towards the training voices' with this weight (in
+#: segments); the analyser uses it for a recording with at least ``ADAPT_MIN_SEGMENTS`` segments.
+ADAPT_SHRINK = 10.0
+ADAPT_MIN_SEGMENTS = 5
+
+
+def _shrunk_sd(x: np.ndarray, reference_var: np.ndarray, shrink: float) -> np.ndarray:
+    n = len(x)
+    return np.maximum(np.sqrt((n * x.var(axis=0) + shrink * reference_var) / (n + shrink)), 1e-6)
+
+
+def standardise_by_speaker(x: np.ndarray, speakers: np.ndarray, reference_var: np.ndarray,
+                           shrink: float = ADAPT_SHRINK) -> np.ndarray:
+    """Each speaker's rows standardised by that speaker's mean and (shrunk) spread, as
+    :class:`~avemotion.training.speech_nets.RecordingNorm` does for a recording's segments."""
+    out = np.empty_like(x, dtype=np.float64)
+    for s in np.unique(speakers):
+        m = speakers == s
+        out[m] = (x[m] - x[m].mean(axis=0)) / _shrunk_sd(x[m], reference_var, shrink)
+    return out
+
+
+def standardise_by_enrolment(x: np.ndarray, speakers: np.ndarray, k: int, reference_var: np.ndarray,
+                             shrink: float = ADAPT_SHRINK, seed: int = 0) -> np.ndarray:
+    """Each row standardised with itself and ``k`` other rows of its speaker drawn at random (seeded):
+    a recording of ``k + 1`` segments of one voice, which is what the analyser adapts over."""
+    rng = np.random.default_rng(seed)
+    out = np.empty_like(x, dtype=np.float64)
+    for i in range(len(x)):
+        others = np.flatnonzero((speakers == speakers[i]) & (np.arange(len(x)) != i))
+        rows = np.append(rng.choice(others, size=min(k, len(others)), replace=False), i)
+        out[i] = (x[i] - x[rows].mean(axis=0)) / _shrunk_sd(x[rows], reference_var, shrink)
+    return out
+
+
+def _adapted(feats: dict[str, list], items: Sequence[Item], tr: np.ndarray, te: np.ndarray, k: int,
+             seed: int) -> dict[str, list]:
+    """A fold's features with speaker adaptation: training rows by their speaker's statistics, test
+    rows each by ``k`` other clips of its speaker (the held-out voices' labels are never read)."""
+    speakers = np.array([f"{it.corpus}:{it.speaker}" for it in items])
+    out = {}
+    for kind, v in feats.items():
+        x = np.stack(v).astype(np.float64)
+        ref = x[tr].var(axis=0)
+        z = np.empty_like(x)
+        z[tr] = standardise_by_speaker(x[tr], speakers[tr], ref)
+        z[te] = standardise_by_enrolment(x[te], speakers[te], k, ref, seed=seed)
+        out[kind] = list(z.astype(np.float32))
+    return out
+
+
 def corpus_masks(items: Sequence[Item]) -> np.ndarray:
     """(N, 8) booleans: the classes each clip's corpus has (its loss is renormalised over them)."""
     labels = list(SPEECH_EMOTIONS)
@@ -503,7 +555,8 @@ def with_temperature(p: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def leave_one_corpus_out(items: Sequence[Item], model: str = "encoder", seed: int = 0, cfg: CNNConfig | None = None,
-                         calibrate: bool = True, cache_dir="default", progress: bool = True) -> dict:
+                         calibrate: bool = True, cache_dir="default", progress: bool = True,
+                         adapt: int | None = None) -> dict:
     """Train on all corpora but one, test on that one, for each corpus in turn.
 
     Each held-out corpus is scored over the classes it shares with the training corpora, through
@@ -512,6 +565,10 @@ def leave_one_corpus_out(items: Sequence[Item], model: str = "encoder", seed: in
     are skipped and counted. With ``calibrate`` the temperature is fitted on the training
     corpora alone (:func:`calibrate_across_corpora`), never on the held-out one. Reports UA, WA,
     macro-F1, per-class recall and expected calibration error per corpus, and their mean and min.
+
+    ``adapt=K`` (``encoder`` only) measures speaker adaptation: training clips standardised by their
+    speaker's statistics, each held-out clip by ``K`` other unlabelled clips of its speaker (a
+    recording of K+1 segments of one voice), as ``speech_adaptive`` is used.
     """
     from ..evaluation import expected_calibration_error
     from ..taxonomy import align, modelled, target_of
@@ -525,10 +582,13 @@ def leave_one_corpus_out(items: Sequence[Item], model: str = "encoder", seed: in
     labels = list(SPEECH_EMOTIONS)
     y = np.array([labels.index(it.label) for it in items])
     masks = corpus_masks(items)
-    feats = _model_features(items, model, cache_dir, progress)
+    all_feats = _model_features(items, model, cache_dir, progress)
+    if adapt and model != "encoder":
+        raise AvemotionError("speaker adaptation (adapt) is measured for the encoder recipe only")
     per: dict[str, dict] = {}
     for c in corpora:
         te, tr = np.flatnonzero(corpus == c), np.flatnonzero(corpus != c)
+        feats = _adapted(all_feats, items, tr, te, adapt, seed) if adapt else all_feats
         probs = _fit_predict(model, feats, y, tr, te, cfg, seed, len(labels), masks)
         temperature = (calibrate_across_corpora({k: [v[i] for i in tr] for k, v in feats.items()}, y[tr],
                                                 corpus[tr], masks[tr], model, cfg, seed)
@@ -553,9 +613,12 @@ def leave_one_corpus_out(items: Sequence[Item], model: str = "encoder", seed: in
                  result["metrics"]["expected_calibration_error"])
     uas = [r["metrics"]["unweighted_accuracy"] for r in per.values()]
     eces = [r["metrics"]["expected_calibration_error"] for r in per.values()]
-    return {"model": model, "protocol": "leave one corpus out: train on the other corpora, test on the held-out one, "
-                                        "UA over the classes it shares with them (calm counted as neutral where "
-                                        "the training corpora lack calm)",
+    protocol = ("leave one corpus out: train on the other corpora, test on the held-out one, UA over the classes "
+                "it shares with them (calm counted as neutral where the training corpora lack calm)")
+    if adapt:
+        protocol += (f"; speaker adaptation: each held-out clip standardised with {adapt} other unlabelled clips of "
+                     f"its speaker (variance shrunk, weight {ADAPT_SHRINK:g}), training clips by their speaker")
+    return {"model": model + ("_adaptive" if adapt else ""), "protocol": protocol,
             "corpora": per, "mean_unweighted_accuracy": round(float(np.mean(uas)), 4),
             "min_unweighted_accuracy": round(float(np.min(uas)), 4),
             "mean_expected_calibration_error": round(float(np.mean(eces)), 4),
@@ -692,26 +755,40 @@ def _cnn_onnx(items: Sequence[Item], y: np.ndarray, cfg: CNNConfig, path: Path):
     return onnx.load(str(path)), int(sum(p.numel() for p in net.parameters()))
 
 
-def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: bool = True) -> dict:
-    """Train the cross-corpus recipe on every clip and export it; returns what the card records."""
-    import torch
+def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: bool = True,
+                  adaptive: bool = False) -> dict:
+    """Train the cross-corpus recipe on every clip and export it; returns what the card records.
 
-    from .speech_nets import AveragedMembers, StandardisedLinear
+    ``adaptive``: the speaker-adapted variant — trained on features standardised per speaker, and
+    exported with :class:`~avemotion.training.speech_nets.RecordingNorm` in front of each member,
+    so that one call on all the segments of a recording standardises them against each other.
+    """
+    import torch
+    from torch import nn
+
+    from .speech_nets import AveragedMembers, RecordingNorm, StandardisedLinear
 
     feats = _model_features(items, "encoder")
     masks = corpus_masks(items)
     corpus = np.array([it.corpus for it in items])
+    speakers = np.array([f"{it.corpus}:{it.speaker}" for it in items])
     members, dims = {}, {}
     for name, (kind, c) in ENCODER_MEMBERS.items():
         x = np.stack(feats[kind])
+        reference_var = x.astype(np.float64).var(axis=0)
+        if adaptive:
+            x = standardise_by_speaker(x, speakers, reference_var).astype(np.float32)
+            feats[kind] = list(x)
         clf = MaskedSoftmax(c).fit(x, y, masks)
         coef = np.where(clf.seen_[:, None], clf.coef_, 0.0)
         intercept = np.where(clf.seen_, clf.intercept_, -30.0)  # a class no corpus had: never predicted
         members[name] = StandardisedLinear(clf.mean_, clf.scale_, coef, intercept)
+        if adaptive:
+            members[name] = nn.Sequential(RecordingNorm(reference_var, ADAPT_SHRINK), members[name])
         dims[name] = x.shape[1]
     temperature = calibrate_across_corpora(feats, y, corpus, masks, "encoder", cnn_config(0, None), 0) if calibrate else 1.0
     net = AveragedMembers(members, temperature).eval()
-    example = tuple(torch.zeros(1, dims[n]) for n in members)
+    example = tuple(torch.randn(ADAPT_MIN_SEGMENTS, dims[n]) for n in members)
     torch.onnx.export(net, example, str(path), input_names=list(members), output_names=["probabilities"],
                       dynamic_axes={**{n: {0: "batch"} for n in members}, "probabilities": {0: "batch"}},
                       opset_version=17, dynamo=False)
@@ -732,8 +809,13 @@ LINEAR_TEXT = ("functionals (4,040: 101 frame descriptors and their deltas x 20 
 
 
 def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0, epochs: int | None = None,
-                     cv_metrics=None, name: str | None = None, command: str | None = None) -> Path:
-    """Train on all ``items`` and write ``NAME.onnx`` plus its card into ``out``."""
+                     cv_metrics=None, name: str | None = None, command: str | None = None,
+                     adaptive: bool = False) -> Path:
+    """Train on all ``items`` and write ``NAME.onnx`` plus its card into ``out``.
+
+    ``adaptive`` (``encoder`` only): the speaker-adapted variant (``speech_adaptive``), which the
+    analyser runs over all the segments of a recording at once instead of ``speech``.
+    """
     import tempfile
 
     from ..bundles import write_card
@@ -742,7 +824,10 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
     out.mkdir(parents=True, exist_ok=True)
     labels = list(SPEECH_EMOTIONS)
     y = np.array([labels.index(it.label) for it in items])
-    name = name or ("speech_baseline" if model == "baseline" else "speech" if model == "encoder" else f"speech_{model}")
+    if adaptive and model != "encoder":
+        raise AvemotionError("--adapt is built for the encoder recipe only")
+    name = name or ("speech_baseline" if model == "baseline" else ("speech_adaptive" if adaptive else "speech")
+                    if model == "encoder" else f"speech_{model}")
     path = out / f"{name}.onnx"
     card: dict = {"name": name, "task": "speech", "labels": labels, "kind": model}
     cfg = cnn_config(seed, epochs)
@@ -767,7 +852,7 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
         card["architecture"] = CNN_TEXT
         card["training"] = {"config": asdict(cfg)}
     elif model == "encoder":
-        made = _encoder_onnx(items, y, path)
+        made = _encoder_onnx(items, y, path, adaptive=adaptive)
         card["inputs"] = {"voice": {"kind": "voice", "dim": made["dims"]["voice"], "encoder": "voice_encoder",
                                     "sample_rate": 16000, "trim_top_db": 35},
                           "functionals": functionals_input}
@@ -777,6 +862,14 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
                                             "trained on the others (negative log-likelihood)"}
         card["training"] = {"members": {k: {"features": v[0], "C": v[1]} for k, v in ENCODER_MEMBERS.items()},
                             "loss": "softmax renormalised over the classes of each clip's corpus"}
+        if adaptive:
+            card["adaptation"] = {
+                "adapts": "speech", "over": "the segments of one recording, given as one batch",
+                "min_segments": ADAPT_MIN_SEGMENTS, "shrink": ADAPT_SHRINK,
+                "how": "each feature standardised by the batch's mean and spread (variance shrunk towards the "
+                       "training voices' by the shrink weight, in segments); trained on clips standardised by "
+                       "their speaker's statistics the same way"}
+            card["architecture"] = "speaker-adapted " + ENCODER_TEXT
     elif model == "ensemble":
         missing = [lab for i, lab in enumerate(labels) if not (y == i).any()]
         if missing:

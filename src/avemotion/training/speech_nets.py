@@ -105,6 +105,26 @@ class StandardisedLinear(nn.Module):
         return torch.softmax(self.linear((x - self.mean) / self.scale), dim=1)
 
 
+class RecordingNorm(nn.Module):
+    """Standardise each feature over the batch axis, which holds the segments of one recording (one
+    voice): ``(x - mean) / sd``, with the variance shrunk towards the training voices':
+    ``sd² = (n·var + shrink·reference_var) / (n + shrink)`` for ``n`` segments. Emotion is then read
+    as a departure from this voice's own way of speaking, which is what differs least between
+    corpora and languages."""
+
+    def __init__(self, reference_var, shrink: float) -> None:
+        super().__init__()
+        self.register_buffer("reference_var", torch.as_tensor(reference_var, dtype=torch.float32))
+        self.shrink = float(shrink)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (n segments, D)
+        n = torch.ones_like(x[:, :1]).sum()  # a tensor, so that the exported graph keeps n dynamic
+        mean = x.mean(dim=0, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=0, keepdim=True)
+        sd = torch.sqrt((n * var + self.shrink * self.reference_var) / (n + self.shrink)).clamp_min(1e-6)
+        return (x - mean) / sd
+
+
 class AveragedMembers(nn.Module):
     """The mean of several members' probabilities, one input each, re-tempered by ``temperature``."""
 
