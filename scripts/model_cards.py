@@ -56,9 +56,10 @@ def render(card: dict) -> str:
     if m:
         lines += ["", f"**Measured:** {m.get('protocol', '')}", ""]
         head = [k for k in ("unweighted_accuracy", "weighted_accuracy", "accuracy", "macro_f1") if k in m]
-        lines.append("| " + " | ".join(head) + " |")
-        lines.append("|" + "---|" * len(head))
-        lines.append("| " + " | ".join(fmt(m[k]) for k in head) + " |")
+        if head:
+            lines.append("| " + " | ".join(head) + " |")
+            lines.append("|" + "---|" * len(head))
+            lines.append("| " + " | ".join(fmt(m[k]) for k in head) + " |")
         if m.get("per_class_recall"):
             lines += ["", "Per-class recall: " + ", ".join(f"{k} {v:.2f}" for k, v in m["per_class_recall"].items())]
         if m.get("members"):
@@ -67,8 +68,8 @@ def render(card: dict) -> str:
         if "training_data_unweighted_accuracy" in m:
             lines += ["", f"On its own training data (not a result, shown for contrast): UA "
                           f"{m['training_data_unweighted_accuracy']:.3f}"]
-        loco = m.get("leave_one_corpus_out")
-        if loco:
+        for key in sorted(k for k in m if k.startswith("leave_one_corpus_out")):
+            loco = m[key]
             lines += ["", f"**Leave one corpus out** ({loco['protocol']}): mean UA {loco['mean_unweighted_accuracy']:.3f}, "
                           f"lowest {loco['min_unweighted_accuracy']:.3f}, mean expected calibration error "
                           f"{loco['mean_expected_calibration_error']:.3f}", "",
@@ -93,6 +94,10 @@ def render(card: dict) -> str:
         how = "with" if t.get("config", {}).get("tta") else "without"
         lines += ["", f"Best epoch chosen on FER2013 val: {t['best_epoch']} of {t['config']['epochs']} "
                       f"(val accuracy {t['val_accuracy']:.4f}, {how} test-time flip)."]
+    ad = card.get("adaptation")
+    if ad:
+        lines += ["", f"Speaker adaptation: adapts `{ad['adapts']}`, over {ad['over']} (at least {ad['min_segments']}); "
+                      f"{ad['how']}."]
     cal = card.get("calibration")
     if cal:
         lines += ["", f"Calibration: temperature {cal['temperature']}, fitted on {cal['fitted_on']}."]

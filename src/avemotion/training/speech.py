@@ -618,7 +618,7 @@ def leave_one_corpus_out(items: Sequence[Item], model: str = "encoder", seed: in
     if adapt:
         protocol += (f"; speaker adaptation: each held-out clip standardised with {adapt} other unlabelled clips of "
                      f"its speaker (variance shrunk, weight {ADAPT_SHRINK:g}), training clips by their speaker")
-    return {"model": model + ("_adaptive" if adapt else ""), "protocol": protocol,
+    return {"model": model + ("_adaptive" if adapt else ""), "protocol": protocol, "adapt": adapt,
             "corpora": per, "mean_unweighted_accuracy": round(float(np.mean(uas)), 4),
             "min_unweighted_accuracy": round(float(np.min(uas)), 4),
             "mean_expected_calibration_error": round(float(np.mean(eces)), 4),
@@ -898,14 +898,19 @@ def with_cv_metrics(card: dict, cv_metrics: str | Path | Sequence[str | Path]) -
     """The card with the figures of `avemotion evaluate` metrics.json files added.
 
     A speaker-folds report fills ``metrics`` (and ``per_corpus`` where corpora were pooled); a
-    leave-one-corpus-out report fills ``metrics.leave_one_corpus_out``.
+    leave-one-corpus-out report fills ``metrics.leave_one_corpus_out`` — the first one given; a later
+    one measured with speaker adaptation over K other clips goes to
+    ``metrics.leave_one_corpus_out_{K+1}_segments`` beside it.
     """
     card = dict(card)
     files = [cv_metrics] if isinstance(cv_metrics, (str, Path)) else list(cv_metrics)
     for f in files:
         cv = json.loads(Path(f).read_text())
         if "corpora" in cv:
-            card.setdefault("metrics", {})["leave_one_corpus_out"] = {
+            key = "leave_one_corpus_out"
+            if key in card.get("metrics", {}) and cv.get("adapt"):
+                key = f"leave_one_corpus_out_{cv['adapt'] + 1}_segments"
+            card.setdefault("metrics", {})[key] = {
                 "protocol": cv["protocol"], "mean_unweighted_accuracy": cv["mean_unweighted_accuracy"],
                 "min_unweighted_accuracy": cv["min_unweighted_accuracy"],
                 "mean_expected_calibration_error": cv["mean_expected_calibration_error"],
@@ -931,7 +936,10 @@ def with_cv_metrics(card: dict, cv_metrics: str | Path | Sequence[str | Path]) -
             card["metrics"]["training_data_unweighted_accuracy"] = cv["train_metrics"]["unweighted_accuracy"]
     loco = card.get("metrics", {}).get("leave_one_corpus_out")
     if loco:
-        card["metrics"]["headline"] = (f"UA {loco['mean_unweighted_accuracy']:.3f} on corpora it never heard "
-                                       f"(leave one corpus out, mean of {len(loco['held_out'])}); "
-                                       + card["metrics"].get("headline", ""))
+        adapted = card.get("adaptation") and next((f for f in files if json.loads(Path(f).read_text()).get("adapt")), None)
+        k = json.loads(Path(adapted).read_text())["adapt"] if adapted else None
+        parts = [f"UA {loco['mean_unweighted_accuracy']:.3f} on corpora it never heard (leave one corpus out, mean of "
+                 f"{len(loco['held_out'])}" + (f"; {k + 1} segments of each voice" if k else "") + ")",
+                 card["metrics"].get("headline", "")]
+        card["metrics"]["headline"] = "; ".join(p for p in parts if p)
     return card
