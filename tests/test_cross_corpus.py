@@ -187,3 +187,20 @@ def test_a_recording_of_one_voice_is_read_against_itself():
     other = np.concatenate([y[: int(r.segments[1].start * 16000)], _one_voice("Actor_02", 7)])
     r2 = sa.analyze(other)
     assert r2.adapted and r2.segments[0].probabilities != r.segments[0].probabilities
+
+
+def test_evaluating_a_shipped_model_with_speaker_adaptation(tmp_path):
+    """`evaluate speech DATA --onnx speech --adapt K`: each clip read with K others of its speaker by
+    speech_adaptive; a model without such a variant is a one-line error."""
+    from avemotion.datasets import read_corpora
+    from avemotion.errors import AvemotionError
+    from avemotion.evaluation.speech import evaluate_model
+
+    items = [it for it in read_corpora([need(RAVDESS)]) if it.speaker in ("01", "02", "Actor_01", "Actor_02")]
+    items = [it for k, it in enumerate(sorted(items, key=lambda it: str(it.path))) if k % 8 == 0]
+    assert len({it.speaker for it in items}) == 2 and len(items) >= 12
+    report = evaluate_model(items, "speech", tmp_path / "a", adapt=3)
+    assert report["model"] == "speech_adaptive" and report["adapt"] == 3
+    assert report["metrics"]["n"] == len(items) and not report["errors"]
+    with pytest.raises(AvemotionError, match="no speaker-adapted variant"):
+        evaluate_model(items, "speech_ravdess", tmp_path / "b", adapt=3)

@@ -384,7 +384,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .evaluation.speech import evaluate_model
 
         with progress_callback("evaluate") as progress:
-            report = evaluate_model(items, args.onnx, out, progress=progress)
+            report = evaluate_model(items, args.onnx, out, progress=progress, adapt=args.adapt, seed=args.seed)
     elif args.protocol == "loco":
         from .evaluation import write_json
         from .training.speech import cnn_config, leave_one_corpus_out
@@ -593,8 +593,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--epochs", type=int, default=None, help="override the CNN's epochs")
     ev.add_argument("--adapt", type=int, default=None, metavar="K",
-                    help="leave-one-corpus-out, encoder: speaker adaptation, each held-out clip standardised with K "
-                         "other unlabelled clips of its speaker (as the analyser does over a recording's segments)")
+                    help="speaker adaptation, each test clip read together with K other unlabelled clips of its "
+                         "speaker (as the analyser reads a recording's segments): with --protocol loco --model "
+                         "encoder, or with --onnx speech (its speech_adaptive variant)")
     ev.add_argument("--no-calibrate", action="store_true",
                     help="leave-one-corpus-out: skip fitting the temperature (a third of the time; UA unchanged, ECE not)")
     ev.add_argument("--mixup", type=float, default=None, metavar="P",

@@ -23,12 +23,22 @@ from ..speech.analyzer import SpeechAnalyzer
 
 
 def evaluate_model(items: Sequence[Item], model: str, out: Path,
-                   progress: Callable[[int, int], None] | None = None) -> dict:
+                   progress: Callable[[int, int], None] | None = None, adapt: int | None = None,
+                   seed: int = 0) -> dict:
     """Score ``model`` on ``items``; writes ``metrics.json`` and ``confusion.png`` into ``out``.
 
-    ``progress(done, total)`` is called after each clip (the CLI draws a bar from it).
+    ``progress(done, total)`` is called after each clip (the CLI draws a bar from it). ``adapt=K``
+    scores the model's speaker-adapted variant instead: each clip is read in one batch with ``K``
+    other clips of its speaker, drawn at random (seeded), as the analyser reads the segments of
+    a recording of one voice; their labels are never used.
     """
     sa = SpeechAnalyzer(model, vad=False)
+    if adapt:
+        if sa.adaptive is None:
+            raise AvemotionError(f"model {sa.bundle.name!r} has no speaker-adapted variant to evaluate (--adapt)")
+        if adapt < 1:
+            raise AvemotionError("--adapt needs at least 1 other clip of the speaker")
+        return _evaluate_adapted(sa, items, adapt, out, progress, seed)
     corpus_labels = sorted({it.label for it in items})
     target = modelled(sa.labels, corpus_labels)
     skipped = Counter(it.label for it in items if it.label not in target)
@@ -51,14 +61,57 @@ def evaluate_model(items: Sequence[Item], model: str, out: Path,
         y_true.append(target.index(it.label))
         y_pred.append(int(np.argmax(q)))
         probs.append(q)
+    return _report(sa.bundle.name, "held-out corpus, model trained elsewhere", target, y_true, y_pred, probs,
+                   skipped, errors, out)
+
+
+def _report(name: str, protocol: str, target: list[str], y_true: list, y_pred: list, probs: list, skipped: Counter,
+            errors: list, out: Path, **extra) -> dict:
     if not y_true:
         raise AvemotionError("no clip could be scored (labels the model cannot produce, or unreadable files)")
     metrics = score(y_true, y_pred, target)
     metrics["expected_calibration_error"] = round(expected_calibration_error(np.stack(probs), y_true), 4)
-    report = {"model": sa.bundle.name, "protocol": "held-out corpus, model trained elsewhere", "metrics": metrics,
+    report = {"model": name, "protocol": protocol, **extra, "metrics": metrics,
               "skipped_labels": dict(skipped), "errors": errors}
     out.mkdir(parents=True, exist_ok=True)
     write_json(report, out / "metrics.json")
     plot_confusion(metrics["confusion_matrix"], target, out / "confusion.png",
-                   f"{sa.bundle.name}: UA {metrics['unweighted_accuracy']:.3f}")
+                   f"{name}: UA {metrics['unweighted_accuracy']:.3f}")
     return report
+
+
+def _evaluate_adapted(sa: SpeechAnalyzer, items: Sequence[Item], k: int, out: Path,
+                      progress: Callable[[int, int], None] | None, seed: int) -> dict:
+    """:func:`evaluate_model` through the speaker-adapted variant (each clip with ``k`` others of its speaker)."""
+    from ..media import load_audio
+
+    target = modelled(sa.labels, sorted({it.label for it in items}))
+    skipped = Counter(it.label for it in items if it.label not in target)
+    feeds, errors, kept = [], [], []
+    for n, it in enumerate(items):
+        if progress:
+            progress(n + 1, len(items))
+        if it.label not in target:
+            continue
+        try:
+            feeds.append(sa.features(load_audio(it.path)))
+            kept.append(it)
+        except AvemotionError as exc:
+            errors.append({"path": it.path, "error": exc.reason})
+    rng = np.random.default_rng(seed)
+    speakers = np.array([f"{it.corpus}:{it.speaker}" for it in kept])
+    y_true, y_pred, probs = [], [], []
+    for i, it in enumerate(kept):
+        others = np.flatnonzero((speakers == speakers[i]) & (np.arange(len(kept)) != i))
+        if not len(others):
+            errors.append({"path": it.path, "error": "no other clip of this speaker to adapt with"})
+            continue
+        rows = [*rng.choice(others, size=min(k, len(others)), replace=False), i]
+        batch = {name: np.concatenate([feeds[r][name] for r in rows]) for name in feeds[i]}
+        q = align(np.asarray(sa.adaptive.run_feeds(batch))[-1], sa.labels, target)
+        y_true.append(target.index(it.label))
+        y_pred.append(int(np.argmax(q)))
+        probs.append(q)
+    return _report(sa.adaptive.name, f"held-out corpus, model trained elsewhere; speaker adaptation: each clip read "
+                   f"with {k} other unlabelled clips of its speaker", target, y_true, y_pred, probs, skipped, errors,
+                   out, adapt=k)
