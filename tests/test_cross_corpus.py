@@ -108,6 +108,27 @@ def test_shouted_speech_is_speech():
     assert r.has_speech and r.probabilities
 
 
+@pytest.mark.slow
+def test_shouts_missed_at_every_level_are_found_slowed_down():
+    """Strong anger from actors 06 and 18: no segment at the clip's own level nor quieter; played
+    slower (pitch divided by 1.5 or 2) Silero finds the line, and its times are the original's.
+    Music and near-silence stay "no speech" through the same retries."""
+    from avemotion.media import load_audio
+    from avemotion.speech.vad import VADConfig, speech_segments
+
+    from .conftest import CLIPS
+
+    cfg = VADConfig(min_silence=0.5)
+    for name in ("Actor_06/03-01-05-02-02-01-06.flac", "Actor_18/03-01-05-02-02-01-18.flac"):
+        y = load_audio(need(RAVDESS) / name)
+        assert not speech_segments(y, cfg=VADConfig(min_silence=0.5, retry_slower=()))
+        found = speech_segments(y, cfg=cfg)
+        assert len(found) == 1 and 0.5 < found[0][0] < found[0][1] <= len(y) / 16000 + 1e-3
+        assert found[0][1] - found[0][0] > 1.5  # the whole line, about two seconds
+    for name in ("no_face.mp4", "single_face.mp4"):
+        assert not speech_segments(load_audio(need(CLIPS / name)), cfg=cfg)
+
+
 def test_voice_statistics_come_from_the_shipped_encoder():
     from avemotion.speech.features import VOICE_DIM, speech_inputs, voice_statistics
 

@@ -31,6 +31,11 @@ class VADConfig:
     #: clips: peak probability 0.2-0.7, runs shorter than ``min_speech``). When nothing is found at the
     #: signal's own level, the frame-wise maximum over these quieter copies is used instead.
     retry_gains: tuple[float, ...] = (0.3, 0.1)
+    #: Then slowed copies (×1.5, ×2: every frequency, the voice's pitch too, divided by that): a
+    #: shout's 400-600 Hz fundamental falls into the range of the speech Silero learned from, and
+    #: the shouted RAVDESS lines it missed are found; music and near-silence stayed "no speech"
+    #: (benchmarks/vad_coverage.py). Segments are mapped back to the original timeline.
+    retry_slower: tuple[float, ...] = (1.5, 2.0)
 
 
 def _session():
@@ -86,7 +91,21 @@ def speech_segments(y: np.ndarray, sr: int = SAMPLE_RATE, cfg: VADConfig = VADCo
     if found or not cfg.retry_gains or not np.any(y):
         return found
     quieter = np.max([p, *(speech_probabilities(np.asarray(y, np.float32) * g) for g in cfg.retry_gains)], axis=0)
-    return segments_of(quieter, len(y) / SAMPLE_RATE, cfg)
+    found = segments_of(quieter, len(y) / SAMPLE_RATE, cfg)
+    for factor in () if found else cfg.retry_slower:
+        slow = slowed(y, factor)
+        found = [(round(s / factor, 3), round(e / factor, 3))
+                 for s, e in segments_of(speech_probabilities(slow), len(slow) / SAMPLE_RATE, cfg)]
+        if found:
+            break
+    return found
+
+
+def slowed(y: np.ndarray, factor: float) -> np.ndarray:
+    """``y`` played ``factor`` times slower at the same sample rate: pitch and every frequency divided
+    by ``factor`` (linear interpolation; upsampling, so nothing folds back)."""
+    n = int(len(y) * factor)
+    return np.interp(np.arange(n) / factor, np.arange(len(y)), np.asarray(y, np.float64)).astype(np.float32)
 
 
 def segments_of(p: np.ndarray, duration: float, cfg: VADConfig) -> list[tuple[float, float]]:
