@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -84,10 +85,13 @@ class SpeechOptions:
     max_segment: float = 4.0  # s: longer speech is cut into equal pieces, each classified
     adapt: bool = True  # a recording with enough segments is read by the model's speaker-adapted variant
 
+    #: Accepted ranges (a 1-ms segment would classify noise; ten minutes is the longest read at once).
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {"max_segment": (0.5, 600.0)}
+
     def __post_init__(self) -> None:
         from ..errors import check_number
 
-        self.max_segment = check_number("max_segment (seconds)", self.max_segment, 0.5, 600.0)
+        self.max_segment = check_number("max_segment (seconds)", self.max_segment, *self.RANGES["max_segment"])
 
 
 class SpeechAnalyzer:
