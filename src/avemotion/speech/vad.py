@@ -36,6 +36,7 @@ class VADConfig:
     #: the shouted RAVDESS lines it missed are found; music and near-silence stayed "no speech"
     #: (benchmarks/vad_coverage.py). Segments are mapped back to the original timeline.
     retry_slower: tuple[float, ...] = (1.5, 2.0)
+    retry_slower_max_s: float = 120.0  # only clips this long or shorter (the copies cost time and memory)
 
 
 def _session():
@@ -92,7 +93,8 @@ def speech_segments(y: np.ndarray, sr: int = SAMPLE_RATE, cfg: VADConfig = VADCo
         return found
     quieter = np.max([p, *(speech_probabilities(np.asarray(y, np.float32) * g) for g in cfg.retry_gains)], axis=0)
     found = segments_of(quieter, len(y) / SAMPLE_RATE, cfg)
-    for factor in () if found else cfg.retry_slower:
+    slower = cfg.retry_slower if not found and len(y) <= cfg.retry_slower_max_s * SAMPLE_RATE else ()
+    for factor in slower:
         slow = slowed(y, factor)
         found = [(round(s / factor, 3), round(e / factor, 3))
                  for s, e in segments_of(speech_probabilities(slow), len(slow) / SAMPLE_RATE, cfg)]
