@@ -91,3 +91,11 @@ def test_the_reported_tracebacks_are_one_line_errors(capsys, tmp_path, case):
     assert main(argv) in (1, 2)
     err = capsys.readouterr().err.strip().splitlines()
     assert err and err[-1].startswith("avemotion: error:") and not any("Traceback" in line for line in err), err
+
+
+@pytest.mark.parametrize("args", [["--onnx", "speech", "--adapt", "0"], ["--protocol", "loco", "--mixup", "3"],
+                                  ["--mixup", "nan"]])
+def test_evaluate_options_are_one_line_errors(capsys, tmp_path, args):
+    assert main(["evaluate", "speech", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("avemotion: error:")

@@ -346,7 +346,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .datasets import read_corpora
+    from .errors import check_number
     from .report.progress import progress_callback
+
+    if args.adapt is not None:
+        check_number("--adapt (other clips of the speaker)", args.adapt, 1, 10_000)
+    if args.mixup is not None:
+        check_number("--mixup (share of batches)", args.mixup, 0.0, 1.0)
 
     out = Path(args.out)
     if args.task == "face" and args.robustness:
