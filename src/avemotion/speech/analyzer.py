@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
