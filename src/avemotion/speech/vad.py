@@ -105,7 +105,13 @@ def speech_segments(y: np.ndarray, sr: int = SAMPLE_RATE, cfg: VADConfig = VADCo
 
 def slowed(y: np.ndarray, factor: float) -> np.ndarray:
     """``y`` played ``factor`` times slower at the same sample rate: pitch and every frequency divided
-    by ``factor`` (linear interpolation; upsampling, so nothing folds back)."""
+    by ``factor``.
+
+    Linear interpolation on purpose, not :func:`avemotion.media.resample`: its gentle roll-off of
+    the top octave keeps the hiss of a near-silent track (loudness-normalised up to speech level)
+    from reading as speech; with soxr's flat response the near-silence of single_face.mp4 became a
+    segment in benchmarks/vad_coverage.py.
+    """
     n = int(len(y) * factor)
     return np.interp(np.arange(n) / factor, np.arange(len(y)), np.asarray(y, np.float64)).astype(np.float32)
 
