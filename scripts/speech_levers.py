@@ -79,19 +79,12 @@ def _augmented(args: tuple[str, int]) -> tuple[np.ndarray, np.ndarray]:
     return feats["voice"], feats["functionals"]
 
 
-def _standardise_by(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    x = x.copy()
-    for g in np.unique(groups):
-        m = groups == g
-        x[m] = (x[m] - x[m].mean(0)) / (x[m].std(0) + 1e-6)
-    return x
-
-
 def main() -> None:
     from avemotion.datasets import read_corpora
     from avemotion.evaluation import score
     from avemotion.taxonomy import SPEECH_EMOTIONS, align, modelled, target_of
-    from avemotion.training.speech import ENCODER_MEMBERS, MaskedSoftmax, corpus_masks, features_for
+    from avemotion.training.speech import (ENCODER_MEMBERS, MaskedSoftmax, corpus_masks, features_for,
+                                           standardise_by_speaker)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("lever", choices=["corpus-norm", "augment"])
@@ -121,7 +114,10 @@ def main() -> None:
                 xtr = np.concatenate([xtr] + [a[tr] for a in copies[kind]])
                 ytr, mtr = np.tile(ytr, args.copies + 1), np.tile(mtr, (args.copies + 1, 1))
             if args.lever == "corpus-norm":
-                xtr, xte = _standardise_by(xtr, groups), _standardise_by(xte, corpus[te])
+                # each corpus by its own mean and spread: the speaker standardisation with corpora as
+                # the groups and no shrinkage
+                xtr = standardise_by_speaker(xtr, groups, np.ones(xtr.shape[1]), shrink=0.0)
+                xte = standardise_by_speaker(xte, corpus[te], np.ones(xte.shape[1]), shrink=0.0)
             probs.append(MaskedSoftmax(c, len(labels)).fit(xtr, ytr, mtr).predict_proba(xte))
         p = np.mean(probs, axis=0)
         target = modelled([labels[i] for i in sorted(set(y[tr].tolist()))], sorted({labels[i] for i in y[te]}))

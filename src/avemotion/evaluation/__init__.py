@@ -19,6 +19,25 @@ from pathlib import Path
 import numpy as np
 
 
+def speaker_keys(items: Sequence) -> np.ndarray:
+    """One key per item naming its voice: ``corpus:speaker`` (speaker ids repeat across corpora)."""
+    return np.array([f"{it.corpus}:{it.speaker}" for it in items])
+
+
+def enrolment(speakers: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]:
+    """For each row, the rows it is read with under speaker adaptation: up to ``k`` other rows of
+    its speaker, drawn at random (seeded), then itself last — a recording of ``k + 1`` segments of
+    one voice. Used alike where it is measured (training.speech) and where a model is scored
+    (evaluation.speech); no label is read."""
+    rng = np.random.default_rng(seed)
+    idx = np.arange(len(speakers))
+    out = []
+    for i in idx:
+        others = idx[(speakers == speakers[i]) & (idx != i)]
+        out.append(np.append(rng.choice(others, size=min(k, len(others)), replace=False), i).astype(int))
+    return out
+
+
 def score(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict:
     """Metrics for integer predictions over ``labels`` (index i = labels[i])."""
     from ..errors import require

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..datasets import Item
 from ..errors import AvemotionError
-from . import expected_calibration_error, plot_confusion, score, write_json
+from . import enrolment, expected_calibration_error, plot_confusion, score, speaker_keys, write_json
 from ..taxonomy import align, modelled
 from ..speech.analyzer import SpeechAnalyzer
 
@@ -98,15 +98,11 @@ def _evaluate_adapted(sa: SpeechAnalyzer, items: Sequence[Item], k: int, out: Pa
             kept.append(it)
         except AvemotionError as exc:
             errors.append({"path": it.path, "error": exc.reason})
-    rng = np.random.default_rng(seed)
-    speakers = np.array([f"{it.corpus}:{it.speaker}" for it in kept])
     y_true, y_pred, probs = [], [], []
-    for i, it in enumerate(kept):
-        others = np.flatnonzero((speakers == speakers[i]) & (np.arange(len(kept)) != i))
-        if not len(others):
+    for i, (it, rows) in enumerate(zip(kept, enrolment(speaker_keys(kept), k, seed), strict=True)):
+        if len(rows) < 2:
             errors.append({"path": it.path, "error": "no other clip of this speaker to adapt with"})
             continue
-        rows = [*rng.choice(others, size=min(k, len(others)), replace=False), i]
         batch = {name: np.concatenate([feeds[r][name] for r in rows]) for name in feeds[i]}
         q = align(np.asarray(sa.adaptive.run_feeds(batch))[-1], sa.labels, target)
         y_true.append(target.index(it.label))

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..datasets import Item
 from ..errors import AvemotionError
-from ..evaluation import score
+from ..evaluation import score, speaker_keys
 from ..speech.features import BASELINE_DIM, LogMelConfig
 from .features import extract_many
 from ..taxonomy import SPEECH_EMOTIONS
@@ -166,11 +166,10 @@ def standardise_by_enrolment(x: np.ndarray, speakers: np.ndarray, k: int, refere
                              shrink: float = ADAPT_SHRINK, seed: int = 0) -> np.ndarray:
     """Each row standardised with itself and ``k`` other rows of its speaker drawn at random (seeded):
     a recording of ``k + 1`` segments of one voice, which is what the analyser adapts over."""
-    rng = np.random.default_rng(seed)
+    from ..evaluation import enrolment
+
     out = np.empty_like(x, dtype=np.float64)
-    for i in range(len(x)):
-        others = np.flatnonzero((speakers == speakers[i]) & (np.arange(len(x)) != i))
-        rows = np.append(rng.choice(others, size=min(k, len(others)), replace=False), i)
+    for i, rows in enumerate(enrolment(speakers, k, seed)):
         out[i] = (x[i] - x[rows].mean(axis=0)) / _shrunk_sd(x[rows], reference_var, shrink)
     return out
 
@@ -179,7 +178,7 @@ def _adapted(feats: dict[str, list], items: Sequence[Item], tr: np.ndarray, te: 
              seed: int) -> dict[str, list]:
     """A fold's features with speaker adaptation: training rows by their speaker's statistics, test
     rows each by ``k`` other clips of its speaker (the held-out voices' labels are never read)."""
-    speakers = np.array([f"{it.corpus}:{it.speaker}" for it in items])
+    speakers = speaker_keys(items)
     out = {}
     for kind, v in feats.items():
         x = np.stack(v).astype(np.float64)
@@ -771,7 +770,7 @@ def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: b
     feats = _model_features(items, "encoder")
     masks = corpus_masks(items)
     corpus = np.array([it.corpus for it in items])
-    speakers = np.array([f"{it.corpus}:{it.speaker}" for it in items])
+    speakers = speaker_keys(items)
     members, dims = {}, {}
     for name, (kind, c) in ENCODER_MEMBERS.items():
         x = np.stack(feats[kind])
