@@ -54,7 +54,7 @@ def render(card: dict) -> str:
         lines.append(f"- **Stored** with weights in {st['weights']}, by `{st['command']}`")
     m = card.get("metrics")
     if m:
-        lines += ["", f"**Measured:** {m.get('protocol', '')}", ""]
+        lines += ["", f"**Measured:** {m.get('protocol') or m.get('headline', '')}", ""]
         head = [k for k in ("unweighted_accuracy", "weighted_accuracy", "accuracy", "macro_f1") if k in m]
         if head:
             lines.append("| " + " | ".join(head) + " |")

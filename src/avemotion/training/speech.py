@@ -910,7 +910,8 @@ def with_cv_metrics(card: dict, cv_metrics: str | Path | Sequence[str | Path]) -
             if key in card.get("metrics", {}) and cv.get("adapt"):
                 key = f"leave_one_corpus_out_{cv['adapt'] + 1}_segments"
             card.setdefault("metrics", {})[key] = {
-                "protocol": cv["protocol"], "mean_unweighted_accuracy": cv["mean_unweighted_accuracy"],
+                "protocol": cv["protocol"], "segments_of_each_voice": cv["adapt"] + 1 if cv.get("adapt") else None,
+                "mean_unweighted_accuracy": cv["mean_unweighted_accuracy"],
                 "min_unweighted_accuracy": cv["min_unweighted_accuracy"],
                 "mean_expected_calibration_error": cv["mean_expected_calibration_error"],
                 "held_out": {c: {"trained_on": r["train_corpora"], **{k: r["metrics"][k] for k in (
@@ -935,10 +936,9 @@ def with_cv_metrics(card: dict, cv_metrics: str | Path | Sequence[str | Path]) -
             card["metrics"]["training_data_unweighted_accuracy"] = cv["train_metrics"]["unweighted_accuracy"]
     loco = card.get("metrics", {}).get("leave_one_corpus_out")
     if loco:
-        adapted = card.get("adaptation") and next((f for f in files if json.loads(Path(f).read_text()).get("adapt")), None)
-        k = json.loads(Path(adapted).read_text())["adapt"] if adapted else None
+        segments = loco.get("segments_of_each_voice")
         parts = [f"UA {loco['mean_unweighted_accuracy']:.3f} on corpora it never heard (leave one corpus out, mean of "
-                 f"{len(loco['held_out'])}" + (f"; {k + 1} segments of each voice" if k else "") + ")",
+                 f"{len(loco['held_out'])}" + (f"; {segments} segments of each voice" if segments else "") + ")",
                  card["metrics"].get("headline", "")]
         card["metrics"]["headline"] = "; ".join(p for p in parts if p)
     return card
