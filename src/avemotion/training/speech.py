@@ -777,7 +777,7 @@ def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: b
         reference_var = x.astype(np.float64).var(axis=0)
         if adaptive:
             x = standardise_by_speaker(x, speakers, reference_var).astype(np.float32)
-            feats[kind] = list(x)
+            feats[kind] = list(x)  # the temperature below is then fitted on what the model was trained on
         clf = MaskedSoftmax(c).fit(x, y, masks)
         coef = np.where(clf.seen_[:, None], clf.coef_, 0.0)
         intercept = np.where(clf.seen_, clf.intercept_, -30.0)  # a class no corpus had: never predicted
