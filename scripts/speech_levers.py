@@ -4,7 +4,7 @@
     python scripts/speech_levers.py augment [--copies 2]   # channel-augmented copies of the training clips
 
 Both run the shipped recipe (``ENCODER_MEMBERS``: masked softmax regressions on voice-encoder
-statistics and functionals, averaged; no temperature) on RAVDESS, CASIA and EMOVO from
+statistics, functionals and Whisper-encoder statistics, averaged; no temperature) on RAVDESS, CASIA and EMOVO from
 ../shared/data, holding out each corpus in turn, and print UA per held-out corpus (over the
 classes it shares with the others) and the mean. ``augment`` adds, for every training clip,
 ``--copies`` copies through a random channel: synthetic reverberation (half of them), a random
@@ -60,23 +60,30 @@ def channel(y: np.ndarray, rng: np.random.Generator, sr: int = SAMPLE_RATE) -> n
     return (y / peak * 0.99 if peak > 0.99 else y).astype(np.float32)
 
 
-def _augmented(args: tuple[str, int]) -> tuple[np.ndarray, np.ndarray]:
+KINDS = ("voice", "functionals", "whisper")
+
+
+def _augmented(args: tuple[str, int]) -> dict[str, np.ndarray]:
     from avemotion.speech.features import speech_inputs
     from avemotion.training.features import default_cache_dir
 
     path, copy = args
     key = hashlib.sha1(f"{os.path.getsize(path)}|{path}|{copy}|v1".encode()).hexdigest()
     target = default_cache_dir().parent / "augmented" / f"{key}.npz"
+    have: dict[str, np.ndarray] = {}
     if target.exists():
         with np.load(target, allow_pickle=False) as z:
-            return z["voice"], z["functionals"]
-    y = channel(load_audio(Path(path)), np.random.default_rng(int(key[:8], 16)))
-    feats = speech_inputs(y, ["voice", "functionals"])
+            have = {k: z[k] for k in z.files}
+    if all(k in have for k in KINDS):
+        return have
+    seed = int(key[:8], 16)  # the same channel as when the cache was written
+    have |= speech_inputs(channel(load_audio(Path(path)), np.random.default_rng(seed)),
+                          [k for k in KINDS if k not in have])
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, voice=feats["voice"], functionals=feats["functionals"])
+    np.savez(tmp, **have)
     os.replace(tmp, target)
-    return feats["voice"], feats["functionals"]
+    return have
 
 
 def main() -> None:
@@ -95,14 +102,14 @@ def main() -> None:
     y = np.array([labels.index(it.label) for it in items])
     corpus = np.array([it.corpus for it in items])
     masks = corpus_masks(items)
-    feats = {kind: np.stack(features_for(items, kind)) for kind in ("voice", "functionals")}
-    copies: dict[str, list[np.ndarray]] = {"voice": [], "functionals": []}
+    feats = {kind: np.stack(features_for(items, kind)) for kind in KINDS}
+    copies: dict[str, list[np.ndarray]] = {kind: [] for kind in KINDS}
     if args.lever == "augment":
         with ProcessPoolExecutor(os.cpu_count()) as pool:
             for c in range(args.copies):
                 got = list(pool.map(_augmented, [(str(it.path), c) for it in items], chunksize=8))
-                copies["voice"].append(np.stack([g[0] for g in got]))
-                copies["functionals"].append(np.stack([g[1] for g in got]))
+                for kind in KINDS:
+                    copies[kind].append(np.stack([g[kind] for g in got]))
     uas = []
     for held in sorted(set(corpus.tolist())):
         te, tr = np.flatnonzero(corpus == held), np.flatnonzero(corpus != held)

@@ -1,5 +1,7 @@
 """Several corpora at once: readers, masked training, leave-one-corpus-out, calibration, the VAD on shouting."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -139,6 +141,74 @@ def test_voice_statistics_come_from_the_shipped_encoder():
     assert v.shape == (VOICE_DIM,) and np.all(np.isfinite(v))
     np.testing.assert_array_equal(speech_inputs(y, ["voice"])["voice"], v)
     assert not np.allclose(voice_statistics(voice_like(2.0, f0=220.0, seed=3)), v)
+
+
+def test_whisper_statistics_come_from_the_shipped_encoder():
+    from avemotion.speech.features import WHISPER_DIM, speech_inputs, whisper_statistics
+
+    from .conftest import voice_like
+
+    y = voice_like(2.0)
+    w = whisper_statistics(y)
+    assert w.shape == (WHISPER_DIM,) and np.all(np.isfinite(w))
+    np.testing.assert_array_equal(speech_inputs(y, ["whisper", "voice"])["whisper"], w)
+    assert not np.allclose(whisper_statistics(voice_like(2.0, f0=220.0, seed=3)), w)
+    # the shortest input a segment can be (a quarter of a frame's worth of samples) still gives numbers
+    assert np.all(np.isfinite(whisper_statistics(y[:300])))
+
+
+def test_whisper_reads_audio_longer_than_its_30_seconds_in_pieces(monkeypatch):
+    """Whisper's encoder has 1,500 positions (30 s): longer audio is read in 30-s pieces, averaged
+    by length, so a minute of the same voice gives what one piece of it gives (not an error)."""
+    from avemotion.speech import features as F
+
+    from .conftest import voice_like
+
+    piece = voice_like(30.0)
+    seen = []
+    real = F.whisper_encoder()
+
+    class Spy:
+        def run_feeds(self, feeds):
+            seen.append(feeds["mel"].shape[2])
+            return real.run_feeds(feeds)
+
+    monkeypatch.setattr(F, "whisper_encoder", lambda: Spy())
+    one = F._whisper_of(piece)
+    seen.clear()
+    two = F._whisper_of(np.concatenate([piece, piece]))
+    assert seen and max(seen) <= F.WHISPER_MEL["max_frames"] and len(seen) >= 2
+    assert np.allclose(one, two, atol=0.05 * np.abs(one).max())
+
+
+def test_ctranslate2_reader_reads_what_a_model_bin_holds(tmp_path):
+    """The converter's reader of CTranslate2's ``model.bin`` (the layout Whisper's weights ship in):
+    a file written by hand in that layout comes back name by name, shape and dtype intact."""
+    import importlib.util
+    import struct
+
+    spec = importlib.util.spec_from_file_location("cw", Path(__file__).parents[1] / "scripts/convert_whisper_encoder.py")
+    cw = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cw)
+
+    def text(t: str) -> bytes:
+        b = t.encode() + b"\0"
+        return struct.pack("<H", len(b)) + b
+
+    arrays = {"encoder/conv1/weight": np.arange(6, dtype=np.float16).reshape(2, 3),
+              "encoder/num_heads": np.array(8, dtype=np.int16)}
+    blob = struct.pack("<I", 6) + text("WhisperSpec") + struct.pack("<II", 3, len(arrays))
+    for name, a in arrays.items():
+        code = {np.dtype(np.float16): 4, np.dtype(np.int16): 2}[a.dtype]
+        blob += text(name) + struct.pack("<B", a.ndim) + struct.pack("<" + "I" * a.ndim, *a.shape)
+        blob += struct.pack("<BI", code, a.nbytes) + a.tobytes()
+    blob += struct.pack("<I", 0)
+    got = cw.read_ctranslate2(blob)
+    assert list(got) == list(arrays)
+    for name, a in arrays.items():
+        assert got[name].dtype == a.dtype and np.array_equal(got[name], a)
+    with pytest.raises(ValueError, match="version"):
+        cw.read_ctranslate2(struct.pack("<I", 5) + blob[4:])
 
 
 def test_recording_norm_in_the_graph_is_the_speaker_standardisation_of_training(tmp_path):

@@ -126,7 +126,7 @@ class SpeechAnalyzer:
             raise AvemotionError(f"model {self.bundle.name!r} is not a speech model", self.bundle.path)
         self.labels = self.bundle.labels
         self.inputs: dict[str, dict] = self.bundle.card.get("inputs") or {}
-        unknown = {spec.get("kind") for spec in self.inputs.values()} - {"logmel", "functionals", "baseline", "voice"}
+        unknown = {spec.get("kind") for spec in self.inputs.values()} - {"logmel", "functionals", "baseline", "voice", "whisper"}
         if not self.inputs or unknown:
             raise AvemotionError(f"model card names no usable inputs ({unknown or 'none'})", self.bundle.path)
         mel = next((spec for spec in self.inputs.values() if spec["kind"] == "logmel"), {})

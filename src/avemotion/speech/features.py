@@ -248,6 +248,43 @@ def _voice_of(trimmed: np.ndarray) -> np.ndarray:
     return voice_encoder().run_feeds({"voicemel": voice_mel(trimmed)[None]})[0].astype(np.float32)
 
 
+WHISPER_MEL = {"sample_rate": SAMPLE_RATE, "n_fft": 400, "win_length": 400, "hop_length": 160, "n_mels": 80,
+               "log": "log10, floored 8 below the maximum, (x + 4) / 4", "trim_top_db": 35, "max_frames": 3000}
+WHISPER_DIM = 2048
+
+
+def whisper_mel(y: np.ndarray) -> np.ndarray:
+    """Whisper's input for a signal already trimmed: 80-band log-mel (80, T), scaled as Whisper scales it."""
+    y = _at_least(np.asarray(y, dtype=np.float32), WHISPER_MEL["n_fft"])
+    basis = dsp.mel_filters(SAMPLE_RATE, WHISPER_MEL["n_fft"], WHISPER_MEL["n_mels"])
+    power = dsp.power_spectrogram(y, WHISPER_MEL["n_fft"], WHISPER_MEL["hop_length"], WHISPER_MEL["win_length"])
+    m = np.log10(np.maximum(basis @ power, 1e-10))
+    return ((np.maximum(m, m.max() - 8.0) + 4.0) / 4.0).astype(np.float32)
+
+
+def whisper_encoder():
+    """The shipped Whisper encoder statistics (:mod:`avemotion.bundles`), loaded once per process."""
+    from ..bundles import shared_bundle
+
+    return shared_bundle("whisper_encoder")
+
+
+def whisper_statistics(y: np.ndarray) -> np.ndarray:
+    """2,048 numbers on how the speech sounds: Whisper's middle encoder blocks pooled over the trimmed signal."""
+    return _whisper_of(trim_silence(y))
+
+
+def _whisper_of(trimmed: np.ndarray) -> np.ndarray:
+    """Whisper's encoder sees at most 30 s (its 1,500 positions); longer audio is read in 30-s pieces
+    and their statistics averaged, weighted by length."""
+    mel = whisper_mel(trimmed)
+    step = WHISPER_MEL["max_frames"]
+    pieces = [mel[:, i:i + step] for i in range(0, mel.shape[1], step)]
+    pieces = [p for p in pieces if p.shape[1] >= 4] or pieces[:1]
+    stats = [whisper_encoder().run_feeds({"mel": p[None]})[0] for p in pieces]
+    return np.average(stats, axis=0, weights=[p.shape[1] for p in pieces]).astype(np.float32)
+
+
 def _at_least(y: np.ndarray, n: int) -> np.ndarray:
     y = np.asarray(y, dtype=np.float32)
     return y if y.size >= n else np.pad(y, (0, n - y.size))
@@ -262,11 +299,13 @@ def speech_inputs(y: np.ndarray, kinds: Sequence[str], cfg: LogMelConfig = LogMe
     out: dict[str, np.ndarray] = {}
     if "baseline" in kinds:
         out["baseline"] = baseline_features(y)
-    if not {"logmel", "functionals", "voice"} & set(kinds):
+    if not {"logmel", "functionals", "voice", "whisper"} & set(kinds):
         return out
     trimmed = trim_silence(y)
     if "voice" in kinds:
         out["voice"] = _voice_of(trimmed)
+    if "whisper" in kinds:
+        out["whisper"] = _whisper_of(trimmed)
     powers: dict[int, np.ndarray] = {}
 
     def padded(n: int) -> tuple[np.ndarray, np.ndarray]:

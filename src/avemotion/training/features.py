@@ -18,13 +18,14 @@ import numpy as np
 
 from ..media import SAMPLE_RATE, load_audio
 from ..speech.features import (LogMelConfig, baseline_features, functional_features, speech_log_mel, voice_encoder,
-                               voice_statistics)
+                               voice_statistics, whisper_encoder, whisper_statistics)
 
 FEATURE_KINDS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "baseline": baseline_features,
     "logmel": speech_log_mel,
     "functionals": functional_features,
     "voice": voice_statistics,
+    "whisper": whisper_statistics,
 }
 
 
@@ -46,6 +47,8 @@ def _cache_key(path: Path, kind: str, speed: float = 1.0) -> str:
         params["logmel"] = LogMelConfig().to_dict()
     if kind == "voice":
         params["encoder"] = voice_encoder().card.get("sha256")
+    if kind == "whisper":
+        params["encoder"] = whisper_encoder().card.get("sha256")
     h.update(json.dumps(params, sort_keys=True).encode())
     return h.hexdigest()
 
@@ -78,7 +81,7 @@ def _extract_one(args: tuple) -> np.ndarray:
 def extract_many(paths: Sequence[str | os.PathLike[str]], kind: str = "baseline", *,
                  cache_dir: str | os.PathLike[str] | None = "default", workers: int | None = None,
                  progress: bool = True, speed: float = 1.0) -> list[np.ndarray]:
-    """Features of ``kind`` ("baseline", "logmel", "functionals" or "voice") for every path, in order.
+    """Features of ``kind`` ("baseline", "logmel", "functionals", "voice" or "whisper") for every path, in order.
 
     ``speed`` other than 1 computes them on a speed-perturbed copy (:func:`speed_perturb`),
     for training-set augmentation.

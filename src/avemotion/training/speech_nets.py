@@ -1,11 +1,13 @@
-"""Torch modules for speech emotion: a compact CNN over log-mel spectrograms.
+"""Torch modules for speech emotion: a compact CNN over log-mel spectrograms, the pretrained encoders'
+pooled statistics (a speaker encoder, Whisper's lower blocks), and the heads exported beside them.
 
-The network normalises its own input (per-utterance, per-band mean removal and global scale),
-so the ONNX file takes raw log-mel frames of any length and no statistics travel beside it.
+The CNN normalises its own input (per-utterance, per-band mean removal and global scale), so the
+ONNX file takes raw log-mel frames of any length and no statistics travel beside it.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -87,6 +89,77 @@ class VoiceEncoderStats(nn.Module):
         for lstm in self.layers:
             x, _ = lstm(x)
             out += [x.mean(dim=1), x.std(dim=1)]
+        return torch.cat(out, dim=1)
+
+
+class _WhisperBlock(nn.Module):
+    """One pre-norm transformer block of Whisper's encoder (self-attention, then a GELU MLP)."""
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.attn_norm, self.qkv, self.attn_out = nn.LayerNorm(width), nn.Linear(width, 3 * width), nn.Linear(width, width)
+        self.mlp_norm, self.mlp_in, self.mlp_out = nn.LayerNorm(width), nn.Linear(width, 4 * width), nn.Linear(4 * width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, T, width)
+        n, t, width = x.shape
+        q, k, v = (z.reshape(n, t, self.heads, width // self.heads).transpose(1, 2)
+                   for z in self.qkv(self.attn_norm(x)).chunk(3, dim=-1))
+        att = torch.softmax(q @ k.transpose(-1, -2) / (width // self.heads) ** 0.5, dim=-1) @ v
+        x = x + self.attn_out(att.transpose(1, 2).reshape(n, t, width))
+        return x + self.mlp_out(nn.functional.gelu(self.mlp_in(self.mlp_norm(x))))
+
+
+class WhisperEncoderStats(nn.Module):
+    """The lower blocks of Whisper's audio encoder, pooled: mean and std over time of chosen blocks' outputs.
+
+    Whisper (Radford et al. 2022) learned its encoder from 680,000 hours of speech in 97 languages;
+    its middle blocks carry how something is said as well as what (prosody, voice quality), and,
+    unlike an emotion corpus, they have heard every language avemotion will meet. Two convolutions
+    (the second with stride 2) over 80-band log-mel frames, sinusoidal positions, then ``blocks``
+    pre-norm transformer blocks; the residual stream after each block in ``pooled`` is summarised by
+    its mean and standard deviation over time: (N, 80, T) → (N, 2 x 512 x len(pooled)). Blocks above
+    the last pooled one are not kept (they add size and time, and read less of the voice).
+    """
+
+    def __init__(self, blocks: int = 3, pooled: tuple[int, ...] = (2, 3), width: int = 512, heads: int = 8,
+                 n_mels: int = 80, positions: int = 1500) -> None:
+        super().__init__()
+        self.pooled = tuple(pooled)
+        self.conv1 = nn.Conv1d(n_mels, width, 3, padding=1)
+        self.conv2 = nn.Conv1d(width, width, 3, stride=2, padding=1)
+        self.register_buffer("positions", torch.zeros(positions, width))
+        self.blocks = nn.ModuleList(_WhisperBlock(width, heads) for _ in range(blocks))
+
+    @classmethod
+    def from_ctranslate2(cls, weights: dict, blocks: int = 3, pooled: tuple[int, ...] = (2, 3)) -> "WhisperEncoderStats":
+        """Build from the ``encoder/...`` variables of a CTranslate2 Whisper ``model.bin`` (as numpy arrays)."""
+        def w(name: str) -> torch.Tensor:
+            return torch.from_numpy(np.asarray(weights[f"encoder/{name}"], dtype=np.float32).copy())
+
+        net = cls(blocks, pooled, width=int(weights["encoder/conv1/weight"].shape[0]),
+                  heads=int(weights["encoder/num_heads"]))
+        state = {"conv1.weight": w("conv1/weight"), "conv1.bias": w("conv1/bias"), "conv2.weight": w("conv2/weight"),
+                 "conv2.bias": w("conv2/bias"), "positions": w("position_encodings/encodings")}
+        names = {"attn_norm": "self_attention/layer_norm", "mlp_norm": "ffn/layer_norm", "qkv": "self_attention/linear_0",
+                 "attn_out": "self_attention/linear_1", "mlp_in": "ffn/linear_0", "mlp_out": "ffn/linear_1"}
+        for i in range(blocks):
+            for ours, theirs in names.items():
+                norm = ours.endswith("norm")
+                state[f"blocks.{i}.{ours}.weight"] = w(f"layer_{i}/{theirs}/{'gamma' if norm else 'weight'}")
+                state[f"blocks.{i}.{ours}.bias"] = w(f"layer_{i}/{theirs}/{'beta' if norm else 'bias'}")
+        net.load_state_dict(state)
+        return net.eval()
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:  # (N, 80, T), T <= 2 x positions
+        gelu = nn.functional.gelu
+        x = gelu(self.conv2(gelu(self.conv1(mel)))).transpose(1, 2)
+        x = x + self.positions[: x.shape[1]]
+        out = []
+        for i, block in enumerate(self.blocks, start=1):
+            x = block(x)
+            if i in self.pooled:
+                out += [x.mean(dim=1), x.std(dim=1)]
         return torch.cat(out, dim=1)
 
 
