@@ -26,7 +26,7 @@ from ..bundles import ModelBundle
 from ..errors import AvemotionError
 from ..media import SAMPLE_RATE, audio_blocks, block_powers, load_audio, loudness_gain, probe
 from ..taxonomy import as_dict, top_label
-from .features import LogMelConfig, speech_inputs
+from .features import INPUT_KINDS, LogMelConfig, speech_inputs
 from .vad import VADConfig, VADStream, segments_of, speech_probabilities, speech_segments
 
 DEFAULT_MODEL = "speech"
@@ -126,7 +126,7 @@ class SpeechAnalyzer:
             raise AvemotionError(f"model {self.bundle.name!r} is not a speech model", self.bundle.path)
         self.labels = self.bundle.labels
         self.inputs: dict[str, dict] = self.bundle.card.get("inputs") or {}
-        unknown = {spec.get("kind") for spec in self.inputs.values()} - {"logmel", "functionals", "baseline", "voice", "whisper"}
+        unknown = {spec.get("kind") for spec in self.inputs.values()} - set(INPUT_KINDS)
         if not self.inputs or unknown:
             raise AvemotionError(f"model card names no usable inputs ({unknown or 'none'})", self.bundle.path)
         mel = next((spec for spec in self.inputs.values() if spec["kind"] == "logmel"), {})

@@ -285,6 +285,12 @@ def _whisper_of(trimmed: np.ndarray) -> np.ndarray:
     return np.average(stats, axis=0, weights=[p.shape[1] for p in pieces]).astype(np.float32)
 
 
+#: The pretrained encoders whose pooled statistics are feature kinds (their cards' sha256 keys caches).
+ENCODERS = {"voice": voice_encoder, "whisper": whisper_encoder}
+#: Every feature kind :func:`speech_inputs` computes; a model card's inputs name some of them.
+INPUT_KINDS = ("baseline", "logmel", "functionals", *ENCODERS)
+
+
 def _at_least(y: np.ndarray, n: int) -> np.ndarray:
     y = np.asarray(y, dtype=np.float32)
     return y if y.size >= n else np.pad(y, (0, n - y.size))
@@ -299,7 +305,7 @@ def speech_inputs(y: np.ndarray, kinds: Sequence[str], cfg: LogMelConfig = LogMe
     out: dict[str, np.ndarray] = {}
     if "baseline" in kinds:
         out["baseline"] = baseline_features(y)
-    if not {"logmel", "functionals", "voice", "whisper"} & set(kinds):
+    if set(kinds) <= {"baseline"}:
         return out
     trimmed = trim_silence(y)
     if "voice" in kinds:

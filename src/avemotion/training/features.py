@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..media import SAMPLE_RATE, load_audio
-from ..speech.features import (LogMelConfig, baseline_features, functional_features, speech_log_mel, voice_encoder,
-                               voice_statistics, whisper_encoder, whisper_statistics)
+from ..speech.features import (ENCODERS, LogMelConfig, baseline_features, functional_features, speech_log_mel,
+                               voice_statistics, whisper_statistics)
 
 FEATURE_KINDS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "baseline": baseline_features,
@@ -45,10 +45,8 @@ def _cache_key(path: Path, kind: str, speed: float = 1.0) -> str:
         params["speed"] = speed
     if kind == "logmel":
         params["logmel"] = LogMelConfig().to_dict()
-    if kind == "voice":
-        params["encoder"] = voice_encoder().card.get("sha256")
-    if kind == "whisper":
-        params["encoder"] = whisper_encoder().card.get("sha256")
+    if kind in ENCODERS:
+        params["encoder"] = ENCODERS[kind]().card.get("sha256")
     h.update(json.dumps(params, sort_keys=True).encode())
     return h.hexdigest()
 
