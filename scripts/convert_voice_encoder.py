@@ -26,12 +26,12 @@ MODELS = ROOT / "src" / "avemotion" / "models"
 
 
 def main() -> None:
-    import numpy as np
     import torch
 
     sys.path.insert(0, str(ROOT / "src"))
     from avemotion.bundles import write_card
     from avemotion.speech.features import VOICE_MEL
+    from avemotion.training.export import export_encoder
     from avemotion.training.speech_nets import VoiceEncoderStats
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,17 +45,8 @@ def main() -> None:
         state = torch.load(Path(tmp) / "resemblyzer/pretrained.pt", weights_only=True, map_location="cpu")
         shutil.copy(Path(tmp) / licence, MODELS / "LICENSES" / "resemblyzer-Apache-2.0.txt")
     net = VoiceEncoderStats.from_resemblyzer(state["model_state"]).eval()
-    path = MODELS / "voice_encoder.onnx"
-    example = torch.rand(1, 200, VOICE_MEL["n_mels"])
-    torch.onnx.export(net, (example,), str(path), input_names=["voicemel"], output_names=["statistics"],
-                      dynamic_axes={"voicemel": {0: "batch", 1: "frames"}, "statistics": {0: "batch"}},
-                      opset_version=17, dynamo=False)
-    import onnxruntime as ort
-
-    got = ort.InferenceSession(str(path)).run(None, {"voicemel": example.numpy()})[0]
-    with torch.no_grad():
-        want = net(example).numpy()
-    assert np.abs(got - want).max() < 1e-4, "ONNX and torch disagree"
+    path = export_encoder(net, torch.rand(1, 200, VOICE_MEL["n_mels"]), MODELS / "voice_encoder.onnx",
+                          "voicemel", "statistics", {0: "batch", 1: "frames"}, atol=1e-4)
     write_card(path, {
         "name": "voice_encoder", "task": "encoder", "labels": [],
         "inputs": {"voicemel": {"kind": "voicemel", **VOICE_MEL,

@@ -73,6 +73,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from avemotion.bundles import write_card
     from avemotion.speech.features import WHISPER_DIM, WHISPER_MEL
+    from avemotion.training.export import export_encoder
     from avemotion.training.speech_nets import WhisperEncoderStats
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,17 +87,8 @@ def main() -> None:
     (MODELS / "LICENSES" / "whisper-MIT.txt").write_bytes(licence)
     weights = read_ctranslate2(b"".join(parts))
     net = WhisperEncoderStats.from_ctranslate2(weights, BLOCKS, POOLED)
-    path = MODELS / "whisper_encoder.onnx"
-    example = torch.rand(1, WHISPER_MEL["n_mels"], 300) * 2 - 1
-    torch.onnx.export(net, (example,), str(path), input_names=["mel"], output_names=["statistics"],
-                      dynamic_axes={"mel": {0: "batch", 2: "frames"}, "statistics": {0: "batch"}},
-                      opset_version=17, dynamo=False)
-    import onnxruntime as ort
-
-    got = ort.InferenceSession(str(path)).run(None, {"mel": example.numpy()})[0]
-    with torch.no_grad():
-        want = net(example).numpy()
-    assert got.shape == (1, WHISPER_DIM) and np.abs(got - want).max() < 1e-3, "ONNX and torch disagree"
+    path = export_encoder(net, torch.rand(1, WHISPER_MEL["n_mels"], 300) * 2 - 1, MODELS / "whisper_encoder.onnx",
+                          "mel", "statistics", {0: "batch", 2: "frames"})
     write_card(path, {
         "name": "whisper_encoder", "task": "encoder", "labels": [],
         "inputs": {"mel": {"kind": "whispermel", **WHISPER_MEL,

@@ -295,3 +295,20 @@ def test_evaluating_a_shipped_model_with_speaker_adaptation(tmp_path):
     assert report["metrics"]["n"] == len(items) and not report["errors"]
     with pytest.raises(AvemotionError, match="no speaker-adapted variant"):
         evaluate_model(items, "speech_ravdess", tmp_path / "b", adapt=3)
+
+
+def test_encoder_export_checks_onnx_against_torch(tmp_path):
+    """The convert scripts' one export step: variable-length input, batch-first output, and the
+    ONNX file gives what the torch module gives."""
+    torch = pytest.importorskip("torch")
+    from avemotion.bundles import inference_session
+    from avemotion.training.export import export_encoder
+
+    class MeanStd(torch.nn.Module):
+        def forward(self, x):  # (N, frames, 4)
+            return torch.cat([x.mean(dim=1), x.std(dim=1)], dim=1)
+
+    path = export_encoder(MeanStd(), torch.rand(1, 7, 4), tmp_path / "e.onnx", "x", "statistics", {0: "batch", 1: "frames"})
+    x = np.random.default_rng(0).random((3, 11, 4)).astype(np.float32)
+    got = inference_session(path).run(None, {"x": x})[0]
+    assert got.shape == (3, 8) and np.allclose(got, np.concatenate([x.mean(1), x.std(1, ddof=1)], 1), atol=1e-5)

@@ -43,16 +43,7 @@ def evaluate_model(items: Sequence[Item], model: str, out: Path,
     target = modelled(sa.labels, corpus_labels)
     skipped = Counter(it.label for it in items if it.label not in target)
     y_true, y_pred, probs, errors = [], [], [], []
-    for k, it in enumerate(items):
-        if progress:
-            progress(k + 1, len(items))
-        if it.label not in target:
-            continue
-        try:
-            p = sa.analyze_file(it.path)
-        except AvemotionError as exc:
-            errors.append({"path": it.path, "error": exc.reason})
-            continue
+    for it, p in _each_read(items, target, sa.analyze_file, errors, progress):
         seg_probs = np.array([p.probabilities[k] for k in sa.labels]) if p.probabilities else None
         if seg_probs is None:
             errors.append({"path": it.path, "error": "no speech found"})
@@ -63,6 +54,23 @@ def evaluate_model(items: Sequence[Item], model: str, out: Path,
         probs.append(q)
     return _report(sa.bundle.name, "held-out corpus, model trained elsewhere", target, y_true, y_pred, probs,
                    skipped, errors, out)
+
+
+def _each_read(items: Sequence[Item], target: list[str], read: Callable, errors: list[dict],
+               progress: Callable[[int, int], None] | None):
+    """``(item, read(item.path))`` for each clip whose label the model can score; a file that cannot
+    be read is recorded in ``errors`` and the rest go on."""
+    for n, it in enumerate(items):
+        if progress:
+            progress(n + 1, len(items))
+        if it.label not in target:
+            continue
+        try:
+            value = read(it.path)
+        except AvemotionError as exc:
+            errors.append({"path": it.path, "error": exc.reason})
+            continue
+        yield it, value
 
 
 def _report(name: str, protocol: str, target: list[str], y_true: list, y_pred: list, probs: list, skipped: Counter,
@@ -87,17 +95,11 @@ def _evaluate_adapted(sa: SpeechAnalyzer, items: Sequence[Item], k: int, out: Pa
 
     target = modelled(sa.labels, sorted({it.label for it in items}))
     skipped = Counter(it.label for it in items if it.label not in target)
-    feeds, errors, kept = [], [], []
-    for n, it in enumerate(items):
-        if progress:
-            progress(n + 1, len(items))
-        if it.label not in target:
-            continue
-        try:
-            feeds.append(sa.features(load_audio(it.path)))
-            kept.append(it)
-        except AvemotionError as exc:
-            errors.append({"path": it.path, "error": exc.reason})
+    errors: list[dict] = []
+    kept, feeds = [], []
+    for it, f in _each_read(items, target, lambda path: sa.features(load_audio(path)), errors, progress):
+        kept.append(it)
+        feeds.append(f)
     y_true, y_pred, probs = [], [], []
     for i, (it, rows) in enumerate(zip(kept, enrolment(speaker_keys(kept), k, seed), strict=True)):
         if len(rows) < 2:
