@@ -90,8 +90,8 @@ def main() -> None:
     from avemotion.datasets import read_corpora
     from avemotion.evaluation import score
     from avemotion.taxonomy import SPEECH_EMOTIONS, align, modelled, target_of
-    from avemotion.training.speech import (ENCODER_MEMBERS, MaskedSoftmax, corpus_masks, features_for,
-                                           standardise_by_speaker)
+    from avemotion.training.speech import (ENCODER_MEMBERS, MaskedSoftmax, balanced_weights, corpus_masks,
+                                           features_for, standardise_by_speaker)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("lever", choices=["corpus-norm", "augment"])
@@ -120,12 +120,14 @@ def main() -> None:
             if copies[kind]:
                 xtr = np.concatenate([xtr] + [a[tr] for a in copies[kind]])
                 ytr, mtr = np.tile(ytr, args.copies + 1), np.tile(mtr, (args.copies + 1, 1))
+                groups = np.tile(groups, args.copies + 1)
             if args.lever == "corpus-norm":
                 # each corpus by its own mean and spread: the speaker standardisation with corpora as
                 # the groups and no shrinkage
                 xtr = standardise_by_speaker(xtr, groups, np.ones(xtr.shape[1]), shrink=0.0)
                 xte = standardise_by_speaker(xte, corpus[te], np.ones(xte.shape[1]), shrink=0.0)
-            probs.append(MaskedSoftmax(c, len(labels)).fit(xtr, ytr, mtr).predict_proba(xte))
+            w = balanced_weights(groups, ytr)  # the shipped recipe's (corpus, class) balance
+            probs.append(MaskedSoftmax(c, len(labels)).fit(xtr, ytr, mtr, w).predict_proba(xte))
         p = np.mean(probs, axis=0)
         target = modelled([labels[i] for i in sorted(set(y[tr].tolist()))], sorted({labels[i] for i in y[te]}))
         truth = [target_of(labels[i], target) for i in y[te]]

@@ -46,6 +46,34 @@ def test_masked_softmax_does_not_learn_that_a_missing_class_is_rare():
     assert np.all(two.predict_proba(probe)[:, 2] == 0)
 
 
+
+def test_balanced_weights_give_every_corpus_and_class_the_same_say():
+    from avemotion.training.speech import balanced_weights
+
+    corpus = np.array(["big"] * 90 + ["small"] * 10)
+    y = np.array([0] * 60 + [1] * 30 + [0] * 5 + [1] * 5)
+    w = balanced_weights(corpus, y)
+    assert w.mean() == pytest.approx(1.0)
+    cells = [w[(corpus == c) & (y == k)].sum() for c in ("big", "small") for k in (0, 1)]
+    assert cells == pytest.approx([cells[0]] * 4)
+    assert w[-1] == pytest.approx(12 * w[0])  # a clip of the small corpus stands for 12 of the big one's
+
+
+def test_masked_softmax_sample_weight():
+    """Equal weights change nothing; weighing one class up moves the boundary towards the other."""
+    pytest.importorskip("torch")
+    from avemotion.training.speech import MaskedSoftmax
+
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1], [150, 50])
+    x = rng.normal(0, 1, (200, 1)) + 1.5 * y[:, None]
+    probe = np.array([[0.75]])  # half-way between the two classes
+    plain = MaskedSoftmax(C=1.0, n_classes=2).fit(x, y).predict_proba(probe)[0]
+    same = MaskedSoftmax(C=1.0, n_classes=2).fit(x, y, sample_weight=np.full(200, 3.0)).predict_proba(probe)[0]
+    assert same == pytest.approx(plain, abs=1e-4)
+    up = MaskedSoftmax(C=1.0, n_classes=2).fit(x, y, sample_weight=np.where(y == 1, 3.0, 1.0)).predict_proba(probe)[0]
+    assert plain[1] < 0.5 < up[1]
+
 def test_temperature_undoes_overconfidence():
     pytest.importorskip("torch")
     from avemotion.training.export import fit_temperature
