@@ -430,7 +430,8 @@ def _fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, 
 
     ``masks`` (N, n) says which classes each clip's corpus has, and ``corpus`` (N,) which corpus
     each clip comes from: the ``encoder`` recipe's loss is renormalised by the first and
-    balanced over the (corpus, class) cells of the second (:func:`balanced_weights`).
+    balanced over the (corpus, class) cells of the second (:func:`balanced_weights`; without
+    ``corpus``, over the classes alone, as for one corpus).
     """
     out: dict[str, np.ndarray] = {}
     if model == "encoder":
@@ -835,9 +836,9 @@ CNN_TEXT = ("log-mel CNN: 4 blocks of 2x(conv3x3+BN+ReLU) and 2x2 max-pool (widt
 ENCODER_TEXT = ("equal-weight average of three softmax regressions trained on several corpora at once, each clip's "
                 "loss over the classes its corpus has and every (corpus, class) cell weighted alike: (1) on 1,536 "
                 "statistics of a pretrained voice encoder (mean and std over time of each of the 3 LSTM layers "
-                "of Resemblyzer's GE2E speaker encoder, models/voice_encoder.onnx), (2) on the 4,040 functionals, (3) on 2,048 statistics of Whisper "
-                "base's audio encoder (mean and std over time of transformer blocks 2 and 3, "
-                "models/whisper_encoder.onnx)")
+                "of Resemblyzer's GE2E speaker encoder, models/voice_encoder.onnx), (2) on the 4,040 functionals, "
+                "(3) on 2,048 statistics of Whisper base's audio encoder (mean and std over time of transformer "
+                "blocks 2 and 3, models/whisper_encoder.onnx)")
 LINEAR_TEXT = ("functionals (4,040: 101 frame descriptors and their deltas x 20 statistics), standardised, "
                "ridge classifier (alpha 3000) with sigmoid calibration, bagged over 5 internal folds; trained on "
                "the clips and their speed-perturbed copies (x0.9, x1.1)")
@@ -893,7 +894,9 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
                           "functionals": functionals_input,
                           "whisper": {"kind": "whisper", "dim": made["dims"]["whisper"], "encoder": "whisper_encoder",
                                       "sample_rate": 16000, "trim_top_db": 35}}
-        card["architecture"] = ENCODER_TEXT + "; then a temperature fitted across corpora"
+        calibrated = not adaptive or ADAPT_CALIBRATE
+        card["architecture"] = (("speaker-adapted " if adaptive else "") + ENCODER_TEXT
+                                + ("; then a temperature fitted across corpora" if calibrated else ""))
         card["calibration"] = {"temperature": made["temperature"],
                                "fitted_on": "out-of-corpus predictions: each training corpus predicted by a model "
                                             "trained on the others (negative log-likelihood)"}
@@ -907,9 +910,7 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
                 "how": "each feature standardised by the batch's mean and spread (variance shrunk towards the "
                        "training voices' by the shrink weight, in segments); trained on clips standardised by "
                        "their speaker's statistics the same way"}
-            card["architecture"] = "speaker-adapted " + ENCODER_TEXT + ("; then a temperature fitted across corpora"
-                                                                          if ADAPT_CALIBRATE else "")
-            if not ADAPT_CALIBRATE:
+            if not calibrated:
                 card["calibration"] = {"temperature": 1.0, "fitted_on": (
                     "none: the three members' averaged probabilities as they are; a temperature fitted across two "
                     "training corpora swung between 0.67 and 1.23 from one held-out corpus to the next and raised "
