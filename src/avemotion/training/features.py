@@ -7,6 +7,7 @@ file's content and the parameters, and makes the speed-perturbed copies used for
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -103,8 +104,17 @@ def extract_many(paths: Sequence[str | os.PathLike[str]], kind: str = "baseline"
                 results.append(_extract_one(job))
                 advance()
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for feats in pool.map(_extract_one, jobs, chunksize=8):
-                    results.append(feats)
-                    advance()
+            # The workers are forked. Garbage the parent left behind (torch tensors, ONNX Runtime
+            # sessions) must not be collected in a child: its finalisers can wait on a lock held by a
+            # parent thread that the fork did not copy (a hung worker, seen after training in the same
+            # process). Collect it here and freeze what is left out of the children's collections.
+            gc.collect()
+            gc.freeze()
+            try:
+                with ProcessPoolExecutor(max_workers=workers) as pool:
+                    for feats in pool.map(_extract_one, jobs, chunksize=8):
+                        results.append(feats)
+                        advance()
+            finally:
+                gc.unfreeze()
     return results
