@@ -15,7 +15,7 @@ from avemotion.cli import main
 from avemotion.pipeline import AnalyzeConfig, VideoAnalyzer
 from avemotion.taxonomy import FACE_EMOTIONS
 
-from .conftest import CLIPS, RAVDESS, ROOT, SHARED, need, voice_like
+from .conftest import CLIPS, RAVDESS, ROOT, SHARED, need, need_chromium, voice_like
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +138,8 @@ def test_every_output_for_a_real_clip(tmp_path, capsys):
 
 
 def test_report_opens_in_headless_chromium(tmp_path, capsys):
+    chromium = need_chromium()
     playwright = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        pytest.skip("no chromium on this machine")
     out = tmp_path / "out"
     code, _, _ = run(capsys, "analyze", need(CLIPS / "WolfgangLanger_Pexels.mp4"), "--out", out)
     assert code == 0
@@ -153,7 +151,7 @@ def test_report_opens_in_headless_chromium(tmp_path, capsys):
         assert page.inner_text("#label").strip() == "happy"
         assert page.locator("img[alt=timeline]").evaluate("img => img.naturalWidth") > 500
         assert page.locator("#windows tr").count() == 21  # header + 20 one-second windows
-        shot = ROOT / "out" / "screenshots" / "report.png"
+        shot = tmp_path / "screenshots" / "report.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
@@ -245,7 +243,11 @@ def test_weights_from_the_command_line_and_a_file(tmp_path, capsys):
 def test_demo_runs_on_the_bundled_clip(tmp_path, capsys):
     code, out, _ = run(capsys, "analyze", "--demo", "--out", tmp_path / "demo")
     assert code == 0 and (tmp_path / "demo" / "report.html").exists()
-    assert "report:" in out and "face: ok" in out
+    assert "report:" in out and "face: ok" in out and "overall: happy" in out
+    # What the README promises of the clip: a man going from neutral to a smile.
+    windows = json.loads((tmp_path / "demo" / "result.json").read_text())["timeline"]
+    tops = [max(w["face"]["probabilities"], key=w["face"]["probabilities"].get) for w in windows]
+    assert tops[0] == "neutral" and tops[-1] == "happy", tops
 
 
 def test_single_bad_file_is_one_line(tmp_path, capsys):
@@ -394,3 +396,37 @@ def test_what_a_killed_writer_left_is_removed_on_the_next_run(tmp_path):
     (out / ".result.json.4242.tmp.json").write_text("{")
     item = next(analyze_many([clip], tmp_path / "out", outputs=["json", "png"]))
     assert item.status == "ok" and not list(out.glob(".*tmp*"))
+
+
+def test_batch_redoes_a_changed_file_and_honours_force(tmp_path, capsys):
+    """The stamp is the file's path, size and time and the options: change any and that file is redone."""
+    import os
+
+    import cv2
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(src / f"img{i}.png"), np.full((64, 64, 3), 50 * i, np.uint8))
+    out = tmp_path / "out"
+
+    def statuses(*extra):
+        code, stdout, err = run(capsys, "analyze", src, "--out", out, "--outputs", "json", *extra)
+        assert code == 0
+        return {Path(d["path"]).name: d["status"] for d in map(json.loads, stdout.splitlines())}, err
+
+    first, err = statuses()
+    assert first == {"img0.png": "ok", "img1.png": "ok", "img2.png": "ok"}
+    assert "3 files: 3 analysed, 0 done earlier (skipped), 0 failed" in " ".join(err.split())
+    again, err = statuses()
+    assert set(again.values()) == {"done earlier"}
+    assert "3 files: 0 analysed, 3 done earlier (skipped), 0 failed" in " ".join(err.split())
+    cv2.imwrite(str(src / "img1.png"), np.full((64, 80, 3), 99, np.uint8))  # other content, other size
+    st = (src / "img2.png").stat()
+    os.utime(src / "img2.png", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # same bytes, newer time
+    changed, _ = statuses()
+    assert changed == {"img0.png": "done earlier", "img1.png": "ok", "img2.png": "ok"}
+    assert json.loads((out / "img1" / "result.json").read_text())["source"]["bytes"] == (src / "img1.png").stat().st_size
+    forced, err = statuses("--force")
+    assert set(forced.values()) == {"ok"}
+    assert "3 files: 3 analysed, 0 done earlier (skipped), 0 failed" in " ".join(err.split())

@@ -48,7 +48,13 @@ def test_no_detect_treats_image_as_one_face(capsys, tmp_path):
 
 def test_table_output(capsys):
     code, out, _ = run(capsys, "face", str(need(CLIPS / "single_face.jpg")))
-    assert code == 0 and "emotion" in out and "happy" in out
+    code_json, js, _ = run(capsys, "face", str(need(CLIPS / "single_face.jpg")), "--json")
+    probs = json.loads(js)["faces"][0]["probabilities"]
+    rows = {line.split("│")[1].strip(): float(line.split("│")[2]) for line in out.splitlines()
+            if line.count("│") >= 3 and line.split("│")[1].strip() in probs}
+    assert code == code_json == 0 and set(rows) == set(probs)  # one row per emotion, the JSON's values
+    assert all(rows[k] == pytest.approx(probs[k], abs=6e-4) for k in probs)
+    assert max(rows, key=rows.get) == max(probs, key=probs.get) == "happy"  # the photo's smile
 
 
 def _write(tmp_path, name, data):

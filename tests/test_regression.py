@@ -8,15 +8,20 @@ float sums differently) must be meant, and the stored file regenerated with it:
 import json
 import os
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import CLIPS, need
+from .conftest import CLIPS, RAVDESS, ROOT, SHARED, need
 
 EXPECTED = Path(__file__).parent / "data" / "expected_analysis.json"
 CLIP_NAMES = ("single_face.mp4", "face_noface.mov", "noface_face.mov", "no_face.mp4", "multi_face.jpg",
               "WolfgangLanger_Pexels.mp4")
+#: Made in the test from the shared clips: a real face with real speech (RAVDESS) muxed on, so the
+#: stored result covers the voice lane and the fusion of both, not only faces.
+MADE_NAMES = ("face_with_speech.mp4",)
 
 
 def _cpu() -> str:
@@ -32,7 +37,9 @@ def _cpu() -> str:
 def _digest(result) -> dict:
     d = result.to_dict()
     return {"label": d["label"], "status": d["status"], "summary": d["summary"],
-            "fused": [w["fused"] for w in d["timeline"]], "tracks": len(d["tracks"]), "frames": len(d["frames"])}
+            "fused": [w["fused"] for w in d["timeline"]], "tracks": len(d["tracks"]), "frames": len(d["frames"]),
+            "face": [w["face"] for w in d["timeline"]], "voice": [w["voice"] for w in d["timeline"]],
+            "speech_segments": d["speech_segments"]}
 
 
 def _close(a, b, tol: float, where: str = "") -> list[str]:
@@ -49,12 +56,19 @@ def _close(a, b, tol: float, where: str = "") -> list[str]:
     return [] if a == b else [f"{where}: {a!r} != {b!r}"]
 
 
-def test_analyze_on_the_shared_clips_is_unchanged():
+def test_analyze_on_the_shared_clips_is_unchanged(tmp_path_factory):
     from avemotion.pipeline import VideoAnalyzer
 
     need(CLIPS)
+    need(RAVDESS)
+    made = tmp_path_factory.mktemp("made")
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_clips.py"), "--out", str(made),
+                    "--shared", str(SHARED), "--only", "face_with_speech"], check=True, capture_output=True)
     va = VideoAnalyzer()
     got = {name: _digest(va.analyze(CLIPS / name)) for name in CLIP_NAMES}
+    got |= {name: _digest(va.analyze(made / name)) for name in MADE_NAMES}
+    voiced = got["face_with_speech.mp4"]
+    assert voiced["status"] == {"face": "ok", "voice": "ok"} and voiced["summary"]["voice"]
     if os.environ.get("AVEMOTION_UPDATE_EXPECTED") or not EXPECTED.exists():
         EXPECTED.write_text(json.dumps({"cpu": _cpu(), "results": got}, indent=1) + "\n", encoding="utf-8")
         pytest.skip(f"wrote {EXPECTED.name}")

@@ -2,7 +2,6 @@
 
 import json
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from .conftest import CLIPS, ROOT, need, voice_like
+from .conftest import CLIPS, need, need_chromium, voice_like
 from .test_analyze import write_video
 
 
@@ -216,11 +215,9 @@ def test_live_websocket_returns_faces(tmp_path):
 # -- the page in a browser ----------------------------------------------------------------------
 
 
-def test_page_end_to_end_in_headless_chromium(server):
+def test_page_end_to_end_in_headless_chromium(server, tmp_path):
+    chromium = need_chromium()
     playwright = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        pytest.skip("no chromium on this machine")
     clip = need(CLIPS / "face_noface.mov")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-background-networking"])
@@ -233,7 +230,7 @@ def test_page_end_to_end_in_headless_chromium(server):
         assert page.locator("#timeline-svg .fused-line").count() == 7
         page.hover("#timeline-svg", position={"x": 200, "y": 100})
         assert "fused" in page.inner_text("#tooltip")
-        shot = ROOT / "out" / "screenshots" / "web.png"
+        shot = tmp_path / "screenshots" / "web.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
@@ -284,3 +281,70 @@ def test_safe_names():
 
 
 # -- who may talk to the server -------------------------------------------------------------------
+
+
+# -- failed jobs, unfinished results, recovery (in process) --------------------------------------
+
+
+def test_failed_job_reports_its_reason_and_an_unfinished_result_is_409(tmp_path, monkeypatch):
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    import avemotion.batch as batch
+    from avemotion.errors import AvemotionError
+    from avemotion.server import ServerConfig, create_app
+
+    release = threading.Event()
+
+    def fake_analysis(va, upload, out, filename, annotate=True, progress=None):
+        release.wait(30)
+        if filename.startswith("bad"):
+            raise AvemotionError("cannot be decoded past 0.4 s", filename)
+        return batch.analyze_upload.__wrapped__(va, upload, out, filename, annotate, progress)
+
+    fake_analysis.__wrapped__ = batch.analyze_upload
+    monkeypatch.setattr(batch, "analyze_upload", fake_analysis)
+    clip = write_video(tmp_path / "c.mp4", 0.5)
+    app = create_app(ServerConfig(data_dir=tmp_path / "data", annotate=False))
+    with TestClient(app, base_url="http://127.0.0.1") as client:  # a loopback Host, as the guard wants
+        def post(name):
+            with open(clip, "rb") as f:
+                return client.post("/v1/analyze", files={"file": (name, f)}).json()["id"]
+
+        bad, good = post("bad.mp4"), post("good.mp4")
+        for job_id in (bad, good):  # running or queued: not done yet
+            r = client.get(f"/v1/jobs/{job_id}/result")
+            assert r.status_code == 409 and f"job {job_id} is " in r.json()["detail"]
+        release.set()
+        deadline = time.time() + 60
+        while time.time() < deadline and {client.get(f"/v1/jobs/{j}").json()["status"] for j in (bad, good)} - \
+                {"done", "failed"}:
+            time.sleep(0.1)
+        failed = client.get(f"/v1/jobs/{bad}").json()
+        assert failed["status"] == "failed" and failed["error"] == "cannot be decoded past 0.4 s"
+        r = client.get(f"/v1/jobs/{bad}/result")
+        assert r.status_code == 409 and r.json()["detail"] == f"job {bad} is failed: cannot be decoded past 0.4 s"
+        assert client.get(f"/v1/jobs/{good}").json()["status"] == "done"
+        assert client.get(f"/v1/jobs/{good}/result").status_code == 200
+
+
+def test_recover_requeues_jobs_with_uploads_and_fails_those_without(tmp_path):
+    from avemotion.jobs import Jobs
+    from avemotion.server import ServerConfig
+
+    jobs = Jobs(ServerConfig(data_dir=tmp_path / "data"))
+    for job_id, status in (("q1", "queued"), ("r1", "running"), ("gone", "running"), ("d1", "done")):
+        jobs.store.add(job_id, f"{job_id}.mp4", f"{job_id}.bin", {})
+        jobs.store.update(job_id, status=status)
+        if job_id != "gone":
+            (jobs.uploads / f"{job_id}.bin").write_bytes(b"x")
+    jobs.recover()
+    get = jobs.store.get
+    assert get("q1")["status"] == "queued" and get("q1")["note"] == "queued again after a server restart"
+    assert get("r1")["status"] == "queued" and get("r1")["note"].startswith("resumed after a server restart")
+    assert get("gone")["status"] == "failed"
+    assert get("gone")["error"] == "the server stopped during this job and its upload is gone"
+    assert get("d1")["status"] == "done"
+    assert [jobs.queue.get_nowait() for _ in range(2)] == ["q1", "r1"]  # waiting jobs first, the running one last
+    assert jobs.queue.empty()

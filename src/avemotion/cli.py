@@ -265,8 +265,13 @@ def _batch_summary(counts: dict[str, int], n: int, seconds: float, root: Path, r
     console = Console(stderr=True)
     console.print(f"{n} files in {seconds:.1f} s" + (f" on Ray ({ray})" if ray else ""), highlight=False)
     console.print(table)
-    failed = counts.get("error", 0)
-    console.print(f"{n - failed} of {n} files analysed, {failed} failed; results in {root}", highlight=False)
+    console.print(batch_line(counts, n) + f"; results in {root}", highlight=False)
+
+
+def batch_line(counts: dict[str, int], n: int) -> str:
+    """The batch's closing line: what was analysed now, what an earlier run had done, what failed."""
+    done, earlier, failed = counts.get("ok", 0), counts.get("done earlier", 0), counts.get("error", 0)
+    return f"{n} files: {done} analysed, {earlier} done earlier (skipped), {failed} failed"
 
 
 def _print_analysis(result, out: Path) -> None:
@@ -359,11 +364,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .evaluation import write_json
         from .evaluation.robustness import Scored, evaluate_robustness, load_faces
 
-        images, labels, _ = load_faces(args.data[0])
+        images, labels, _ = load_faces(args.data[0], args.labels)
         models = [m.strip() for m in (args.onnx or "face").split(",") if m.strip()]
         scored = [Scored(m) for m in models] + ([Scored(models[0], align=False)] if args.compare_crop else [])
         with progress_callback("robustness") as progress:
             report = evaluate_robustness(images, labels, scored, limit=args.limit, seed=args.seed, progress=progress)
+        report["labels"] = args.labels
         write_json(report, out / "robustness.json")
         print_robustness(report)
         print(f"written: {out / 'robustness.json'}", file=sys.stderr)
@@ -372,11 +378,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .evaluation.face import evaluate_faces
 
         with progress_callback("faces") as progress:
-            report = evaluate_faces(args.data[0], args.onnx or "face", out, tta=args.tta, progress=progress)
+            report = evaluate_faces(args.data[0], args.onnx or "face", out, tta=args.tta, progress=progress,
+                                    labels=args.labels)
+        keys = ("n", "accuracy", "unweighted_accuracy", "macro_f1", "expected_calibration_error")
         m = report["metrics"]
-        print(json.dumps({"model": report["model"], "n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
-                          "per_class_recall": m["per_class_recall"], "skipped_classes": report["skipped_classes"]},
-                         indent=2))
+        shown = {"model": report["model"], "labels": args.labels, **{k: m[k] for k in keys},
+                 "per_class_recall": m["per_class_recall"], "skipped_classes": report["skipped_classes"]}
+        if "metrics_folder_labels" in report:
+            shown["same_images_folder_labels"] = {k: report["metrics_folder_labels"][k] for k in keys}
+        print(json.dumps(shown, indent=2))
         for lab, n in report["skipped_classes"].items():
             print(f"skipped {n} images of '{lab}': the model has no such class", file=sys.stderr)
         print(f"written: {out / 'metrics.json'}, {out / 'confusion.png'}", file=sys.stderr)
@@ -425,7 +435,8 @@ def print_robustness(report: dict) -> None:
 
     from .report.tables import print_table
 
-    t = Table(title=f"FER2013 test faces through detection + alignment ({report['faces']} faces): accuracy")
+    scheme = "FER+ majority" if report.get("labels") == "ferplus" else "folder"
+    t = Table(title=f"Test faces through detection + alignment ({report['faces']} faces, {scheme} labels): accuracy")
     t.add_column("transformation")
     t.add_column("found", justify="right")
     for m in report["models"]:
@@ -448,7 +459,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         cfg = FaceConfig.for_arch(args.arch, seed=args.seed, epochs=args.epochs, device=args.device,
                                   time_budget=args.time_budget, lr=args.lr, photometric=args.photometric,
-                                  class_power=args.class_power, init_from=args.init_from, tta=args.tta)
+                                  class_power=args.class_power, init_from=args.init_from, tta=args.tta,
+                                  labels=args.labels, label_smoothing=args.label_smoothing)
         onnx = train_and_export_face(args.data[0], Path(args.run or f"runs/face_{args.arch}"), Path(args.out), cfg,
                                      name=args.name, command=_command_line())
         print(f"written: {onnx} and {onnx.with_suffix('.json')}")
@@ -592,6 +604,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--robustness", action="store_true",
                     help="face: DATA's test faces pasted into frames, transformed (rotation, small, blur, noise, "
                          "low light, JPEG), found and aligned as in analyze; --onnx takes models separated by commas")
+    ev.add_argument("--labels", default="folders", choices=["folders", "ferplus"],
+                    help="face: score against the class folders (FER2013's labels) or FER+'s majority vote "
+                         "(ferplus.csv in DATA or its parent; images without a majority left out)")
     ev.add_argument("--compare-crop", action="store_true",
                     help="with --robustness: also score the first model on box crops without eye alignment")
     ev.add_argument("--limit", type=int, default=None, help="with --robustness: score this many faces (seeded)")
@@ -636,6 +651,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--class-power", type=float, default=None,
                     help="class weights (1/frequency)**POWER in the loss (face only; 0 plain, 1 balanced)")
     tr.add_argument("--init-from", default=None, help="start from this exported ONNX model (face, vgg only)")
+    tr.add_argument("--labels", default=None, choices=["fer2013", "ferplus"],
+                    help="face: the folders' FER2013 labels, or the FER+ vote distributions of DATA/ferplus.csv")
+    tr.add_argument("--label-smoothing", type=float, default=None, help="face: label smoothing of the loss")
     tr.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
                     help="choose the epoch on val with the mirror image averaged in (face only)")
     tr.set_defaults(func=cmd_train)

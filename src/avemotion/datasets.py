@@ -212,3 +212,64 @@ def read_fer_csv(csv_path: str | os.PathLike[str], usage: str | None = None) -> 
             images.append(px.reshape(side, side))
             labels.append(CORPUS_LABELS["fer2013"][row["emotion"].strip()])
     return (np.stack(images) if images else np.zeros((0, 48, 48), np.uint8)), labels
+
+
+# FER+ (Barsoum et al., ICMI 2016): ten raters' votes for every FER2013 image.
+FERPLUS_VOTES = {"angry": "votes_anger", "disgust": "votes_disgust", "fear": "votes_fear",
+                 "happy": "votes_happiness", "neutral": "votes_neutral", "sad": "votes_sadness",
+                 "surprise": "votes_surprise"}
+"""The vote column of each of the seven face classes (contempt, unknown and not-a-face are not classes here)."""
+
+FERPLUS_EXCLUDED = frozenset({"contempt", "unknown", "NF", "not_in_ferplus"})
+"""FER+ majorities that are none of the seven classes: left out of training and scoring."""
+
+
+@dataclass(frozen=True)
+class FerPlusRow:
+    """One image's FER+ votes: counts over the seven classes (in the order given) and FER+'s majority."""
+
+    votes: tuple[float, ...]
+    majority: str  # a face class, "no_majority", or one of FERPLUS_EXCLUDED
+
+
+def read_ferplus(csv_path: str | os.PathLike[str], labels: Sequence[str]) -> dict[str, FerPlusRow]:
+    """``ferplus.csv`` as ``{path relative to its folder: FerPlusRow}``, votes in the order of ``labels``.
+
+    The majority is FER+'s own (single votes dropped, the winner holds more than half of the rest),
+    as the file states it; it is what accuracy is scored against.
+    """
+    csv_path = Path(csv_path)
+    out: dict[str, FerPlusRow] = {}
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        need = {"path", "ferplus_label", *FERPLUS_VOTES.values()}
+        if not need <= set(reader.fieldnames or []):
+            raise AvemotionError(f"FER+ CSV needs the columns {', '.join(sorted(need))}", csv_path)
+        for row in reader:
+            votes = tuple(float(row[FERPLUS_VOTES[lab]] or 0) for lab in labels)
+            out[row["path"].replace(os.sep, "/")] = FerPlusRow(votes, row["ferplus_label"].strip())
+    return out
+
+
+def find_ferplus(folder: str | os.PathLike[str]) -> Path:
+    """The ``ferplus.csv`` that holds the votes of the images in ``folder`` (in it, or in its parent)."""
+    folder = Path(folder)
+    for candidate in (folder, folder.parent):
+        if (candidate / "ferplus.csv").is_file():
+            return candidate / "ferplus.csv"
+    raise AvemotionError("no ferplus.csv in this folder or its parent (needed for --labels ferplus)", folder)
+
+
+def ferplus_majorities(paths: Sequence[str | os.PathLike[str]], csv_path: Path, labels: Sequence[str]) -> list[str | None]:
+    """FER+'s majority class of each image (one of ``labels``), or None where it has none of them."""
+    rows = read_ferplus(csv_path, labels)
+    root = csv_path.parent.resolve()
+    out: list[str | None] = []
+    for p in paths:
+        try:
+            key = Path(p).resolve().relative_to(root).as_posix()
+        except ValueError:
+            key = ""
+        row = rows.get(key)
+        out.append(row.majority if row is not None and row.majority in labels else None)
+    return out

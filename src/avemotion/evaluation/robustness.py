@@ -166,19 +166,17 @@ def evaluate_robustness(images: np.ndarray, labels: np.ndarray, scored: Sequence
             "conditions": table, "mean_over_transformations": mean, "models": names}
 
 
-def load_faces(folder) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """A folder-per-class set of face crops (FER2013's ``test/``) as uint8 (N, 48, 48), label indices, labels."""
-    from pathlib import Path
+def load_faces(folder, labels: str = "folders") -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A folder-per-class set of face crops (FER2013's ``test/``) as uint8 (N, 48, 48), label indices, labels.
 
-    from ..datasets import read_class_folders
-    from ..errors import AvemotionError
+    ``labels="ferplus"``: the images with a FER+ majority, labelled by it (see :func:`.face.labelled_items`).
+    """
     from ..face.preprocess import crop_face
-    from ..media import IMAGE_EXTENSIONS, read_image
+    from ..media import read_image
     from ..taxonomy import FACE_EMOTIONS
+    from .face import labelled_items
 
-    items, _ = read_class_folders(Path(folder), IMAGE_EXTENSIONS)
+    items, _, _ = labelled_items(folder, labels, FACE_EMOTIONS)
     items = [it for it in items if it.label in FACE_EMOTIONS]
-    if not items:
-        raise AvemotionError("no class folders of face images found", folder)
     images = np.stack([crop_face(read_image(it.path)) for it in items])
     return images, np.array([FACE_EMOTIONS.index(it.label) for it in items]), list(FACE_EMOTIONS)

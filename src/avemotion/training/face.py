@@ -59,6 +59,7 @@ class FaceConfig:
     erase_prob: float = 0.4
     photometric: float = 0.0  # share of images given one of blur, noise, JPEG, gamma, low light, low resolution
     class_power: float = 0.0  # class weights (1/frequency)**power in the loss: 0 plain, 0.5 softened, 1 balanced
+    labels: str = "fer2013"  # "fer2013": the folders' labels; "ferplus": cross-entropy to FER+'s vote distribution
     init_from: str | None = None  # an exported ONNX model to start from (fine-tuning)
     calibrate: bool = True  # fit a softmax temperature on val and build it into the exported model
     tta: bool = True  # score val (and ship) with the mirror image averaged in
@@ -82,19 +83,9 @@ class FaceConfig:
 # Data
 
 
-def load_split(data: str | Path, split: str, cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 crops (N, 48, 48) and int labels (index into FACE_EMOTIONS) of one split.
-
-    Folder layouts are read through :func:`crop_face`; the result is cached as ``.npz`` keyed
-    by the split's file list, so later runs start in a second.
-    """
-    data = Path(data)
-    if data.is_file() and data.suffix.lower() == ".csv":
-        from ..datasets import read_fer_csv
-
-        images, labels = read_fer_csv(data, usage=SPLITS[split][1])
-        return images, np.array([FACE_EMOTIONS.index(lab) for lab in labels], dtype=np.int64)
-    root = data / SPLITS[split][0]
+def split_files(data: str | Path, split: str) -> tuple[list[Path], list[int]]:
+    """The image files of one split of a folder layout (sorted by class folder, then name) and their labels."""
+    root = Path(data) / SPLITS[split][0]
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no {split} split (expected {data}/{{train,val,test}}/<class>/)")
     files, labels = [], []
@@ -105,6 +96,22 @@ def load_split(data: str | Path, split: str, cache_dir: Path | None = None) -> t
         for f in sorted(q for q in d.iterdir() if q.suffix.lower() in IMAGE_EXTENSIONS):
             files.append(f)
             labels.append(FACE_EMOTIONS.index(lab))
+    return files, labels
+
+
+def load_split(data: str | Path, split: str, cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 crops (N, 48, 48) and int labels (index into FACE_EMOTIONS) of one split.
+
+    Folder layouts are read through :func:`face_crops` (the inference path); the result is cached
+    as ``.npz`` keyed by the split's file list, so later runs start in a second.
+    """
+    data = Path(data)
+    if data.is_file() and data.suffix.lower() == ".csv":
+        from ..datasets import read_fer_csv
+
+        images, labels = read_fer_csv(data, usage=SPLITS[split][1])
+        return images, np.array([FACE_EMOTIONS.index(lab) for lab in labels], dtype=np.int64)
+    files, labels = split_files(data, split)
     key = hashlib.sha1("\n".join(str(f) for f in files).encode()).hexdigest()[:16]
     root = cache_dir or Path(os.environ.get("AVEMOTION_CACHE") or Path.home() / ".cache" / "avemotion")
     cache = root / "faces" / f"{split}-{key}.npz"
@@ -118,6 +125,38 @@ def load_split(data: str | Path, split: str, cache_dir: Path | None = None) -> t
     np.savez(tmp, images=images, labels=y)
     tmp.replace(cache)
     return images, y
+
+
+def ferplus_targets(data: str | Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """FER+ targets of one split, aligned with :func:`load_split`: vote distributions, majority, usable.
+
+    Returns ``(dist (N, 7) float32, majority (N,) int64 with -1 where there is none, usable (N,) bool)``.
+    An image is usable for training when FER+ rated it, its majority is not contempt, unknown or not
+    a face, and at least one rater chose one of the seven classes; images without a majority keep
+    their distribution (the FER+ paper's cross-entropy scheme learns from them too).
+    """
+    from ..datasets import FERPLUS_EXCLUDED, read_ferplus
+
+    data = Path(data)
+    csv_path = data / "ferplus.csv"
+    if not csv_path.exists():
+        raise FileNotFoundError(f"{csv_path}: no FER+ votes beside the images")
+    rows = read_ferplus(csv_path, FACE_EMOTIONS)
+    files, _ = split_files(data, split)
+    dist = np.zeros((len(files), len(FACE_EMOTIONS)), np.float32)
+    majority = np.full(len(files), -1, np.int64)
+    usable = np.zeros(len(files), bool)
+    for i, f in enumerate(files):
+        row = rows.get(f.relative_to(data).as_posix())
+        if row is None:
+            continue
+        v = np.asarray(row.votes, np.float32)
+        if row.majority in FACE_EMOTIONS:
+            majority[i] = FACE_EMOTIONS.index(row.majority)
+        if v.sum() > 0 and row.majority not in FERPLUS_EXCLUDED:
+            dist[i] = v / v.sum()
+            usable[i] = True
+    return dist, majority, usable
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,6 +281,9 @@ def init_from_onnx(model, onnx_path: str | Path, images: np.ndarray) -> None:
 
     m = onnx.load(str(onnx_path))
     inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    for node in m.graph.node:  # weights stored as float16 (scripts/store_fp16.py) reach the graph through a Cast
+        if node.op_type == "Cast" and node.input[0] in inits:
+            inits[node.output[0]] = inits[node.input[0]].astype(np.float32)
     convs = [n for n in m.graph.node if n.op_type == "Conv"]
     gemm = next(n for n in m.graph.node if n.op_type == "Gemm")
     tconvs = [mod for mod in model.features if isinstance(mod, torch.nn.Conv2d)]
@@ -359,6 +401,26 @@ def _fit_epochs(model, cfg: FaceConfig, x_all, y_all, steps_per_epoch: int) -> i
     return min(cfg.epochs, fit)
 
 
+def training_split(data: str | Path, split: str, labels: str = "fer2013") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Images, class labels and the training target of one split under a labelling scheme.
+
+    ``fer2013``: every image, its folder's label as both. ``ferplus``: the images FER+ can score or
+    train on; the class is FER+'s majority (train: the distribution's top class, for class weights
+    only), the target the vote distribution (val and test: only images with a seven-class majority,
+    target = that class).
+    """
+    x, y = load_split(data, split)
+    if labels == "fer2013":
+        return x, y, y
+    if labels != "ferplus":
+        raise ValueError(f"unknown face labels {labels!r}; choose fer2013 or ferplus")
+    dist, majority, usable = ferplus_targets(data, split)
+    if split == "train":
+        return x[usable], dist[usable].argmax(1), dist[usable]
+    keep = majority >= 0
+    return x[keep], majority[keep], majority[keep]
+
+
 def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dict:
     """Train (or resume) in ``run_dir``; returns the history. ``best.pt`` holds the chosen model.
 
@@ -373,9 +435,9 @@ def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dic
     torch.set_num_threads(cfg.threads)
     dev = torch.device(resolve_device(cfg.device))
     torch.backends.cudnn.benchmark = dev.type == "cuda"
-    xtr, ytr = load_split(data, "train")
-    xva, yva = load_split(data, "val")
-    log.info("train %d, val %d images, on %s", len(xtr), len(xva), dev)
+    xtr, ytr, target = training_split(data, "train", cfg.labels)
+    xva, yva, _ = training_split(data, "val", cfg.labels)
+    log.info("train %d, val %d images (%s labels), on %s", len(xtr), len(xva), cfg.labels, dev)
     torch.manual_seed(cfg.seed)
     model = build(cfg.arch, len(FACE_EMOTIONS))
     if cfg.init_from and not (run_dir / "last.pt").exists():
@@ -383,7 +445,7 @@ def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dic
         log.info("started from %s: val %.4f", cfg.init_from, float((predict(model, xva, tta=cfg.tta).argmax(1) == yva).mean()))
     model = model.to(dev)
     x_all = torch.from_numpy(to_input(xtr)).to(dev)
-    y_all = torch.from_numpy(ytr).to(dev)
+    y_all = torch.from_numpy(target).to(dev)
     steps_per_epoch = math.ceil(len(xtr) / cfg.batch_size)
     ckpt = run_dir / "last.pt"
     if ckpt.exists() and (run_dir / "config.json").exists():
@@ -461,11 +523,11 @@ def export_onnx(model, path: Path, temperature: float = 1.0) -> Path:
     return export_classifier(model, torch.zeros(1, 1, 48, 48), path, "faces", {0: "batch"}, temperature)
 
 
-def val_logits(model, data: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def val_logits(model, data: str | Path, labels: str = "fer2013") -> tuple[np.ndarray, np.ndarray]:
     """Logits (N, 7) of the val split, and its labels: what the temperature is fitted on."""
     import torch
 
-    xva, yva = load_split(data, "val")
+    xva, yva, _ = training_split(data, "val", labels)
     model.eval()
     with torch.no_grad():
         z = np.concatenate([model(torch.from_numpy(to_input(xva[s:s + 512]))).numpy()
@@ -475,6 +537,17 @@ def val_logits(model, data: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 FER_LICENCE = ("weights trained on FER2013 (Goodfellow et al. 2013, ICML 2013 challenges in representation learning), "
                "released for research; non-commercial research use")
+
+
+def _card_data(data: str | Path, labels: str) -> dict:
+    """What a face card says it learned from and was chosen on."""
+    if labels == "ferplus":
+        n_train = len(training_split(data, "train", labels)[0])
+        n_val = len(training_split(data, "val", labels)[0])
+        return {"corpus": "FER2013 images, FER+ votes (ferplus.csv)",
+                "train": f"train/: {n_train:,} images FER+ rated, target the vote distribution over the seven classes",
+                "selection": f"val/ = PublicTest, the {n_val:,} images with a seven-class FER+ majority"}
+    return {"corpus": "FER2013", "train": "train/ (28,709)", "selection": "val/ = PublicTest (3,589)"}
 
 
 def train_and_export_face(data: str | Path, run_dir: Path, out: Path, cfg: FaceConfig | None = None,
@@ -489,7 +562,7 @@ def train_and_export_face(data: str | Path, run_dir: Path, out: Path, cfg: FaceC
     name = name or ("face_baseline" if cfg.arch == "baseline" else "face")
     from .export import fit_temperature
 
-    temperature = fit_temperature(*val_logits(model, data)) if cfg.calibrate else 1.0
+    temperature = fit_temperature(*val_logits(model, data, cfg.labels)) if cfg.calibrate else 1.0
     path = export_onnx(model, out / f"{name}.onnx", temperature)
     card = {
         "name": name, "task": "face", "labels": list(FACE_EMOTIONS), "tta": cfg.tta,
@@ -501,8 +574,8 @@ def train_and_export_face(data: str | Path, run_dir: Path, out: Path, cfg: FaceC
         if cfg.calibrate else None,
         "training": {"config": asdict(cfg), "best_epoch": state["best_epoch"],
                      "val_accuracy": round(state["best_val"], 4), "history": state["history"]},
-        "data": {"corpus": "FER2013", "train": "train/ (28,709)", "selection": "val/ = PublicTest (3,589)"},
-        "licence": FER_LICENCE,
+        "data": _card_data(data, cfg.labels),
+        "licence": FER_LICENCE + ("; FER+ labels (Barsoum et al. 2016): MIT, Microsoft" if cfg.labels == "ferplus" else ""),
         "command": command or f"avemotion train face DATA --arch {cfg.arch}",
     }
     write_card(path, card)
