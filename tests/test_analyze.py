@@ -286,7 +286,7 @@ def test_live_without_camera_or_display_says_so(capsys, tmp_path):
 def test_huge_and_tiny_images(tmp_path, va):
     import cv2
 
-    big = tmp_path / "big.png"
+    big = tmp_path / "big.jpg"  # 100 MP: decoded at a quarter of its size (over the PNG decoding budget)
     cv2.imwrite(str(big), np.full((10000, 10000, 3), 200, np.uint8))
     r = va.analyze(big)
     assert r.status == {"face": "no face", "voice": "missing"}
@@ -397,36 +397,3 @@ def test_what_a_killed_writer_left_is_removed_on_the_next_run(tmp_path):
     item = next(analyze_many([clip], tmp_path / "out", outputs=["json", "png"]))
     assert item.status == "ok" and not list(out.glob(".*tmp*"))
 
-
-def test_batch_redoes_a_changed_file_and_honours_force(tmp_path, capsys):
-    """The stamp is the file's path, size and time and the options: change any and that file is redone."""
-    import os
-
-    import cv2
-
-    src = tmp_path / "in"
-    src.mkdir()
-    for i in range(3):
-        cv2.imwrite(str(src / f"img{i}.png"), np.full((64, 64, 3), 50 * i, np.uint8))
-    out = tmp_path / "out"
-
-    def statuses(*extra):
-        code, stdout, err = run(capsys, "analyze", src, "--out", out, "--outputs", "json", *extra)
-        assert code == 0
-        return {Path(d["path"]).name: d["status"] for d in map(json.loads, stdout.splitlines())}, err
-
-    first, err = statuses()
-    assert first == {"img0.png": "ok", "img1.png": "ok", "img2.png": "ok"}
-    assert "3 files: 3 analysed, 0 done earlier (skipped), 0 failed" in " ".join(err.split())
-    again, err = statuses()
-    assert set(again.values()) == {"done earlier"}
-    assert "3 files: 0 analysed, 3 done earlier (skipped), 0 failed" in " ".join(err.split())
-    cv2.imwrite(str(src / "img1.png"), np.full((64, 80, 3), 99, np.uint8))  # other content, other size
-    st = (src / "img2.png").stat()
-    os.utime(src / "img2.png", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # same bytes, newer time
-    changed, _ = statuses()
-    assert changed == {"img0.png": "done earlier", "img1.png": "ok", "img2.png": "ok"}
-    assert json.loads((out / "img1" / "result.json").read_text())["source"]["bytes"] == (src / "img1.png").stat().st_size
-    forced, err = statuses("--force")
-    assert set(forced.values()) == {"ok"}
-    assert "3 files: 3 analysed, 0 done earlier (skipped), 0 failed" in " ".join(err.split())

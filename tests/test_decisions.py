@@ -98,3 +98,110 @@ def test_face_lane_averages_the_main_track_and_counts_frames_with_it():
     assert VideoAnalyzer._face_lane(_lanes(), frames, times, 3, 0.0, 1.0, info).status == "no face"
     assert VideoAnalyzer._face_lane(_lanes(), frames, times, 1, 0.0, 1.0,
                                     SimpleNamespace(has_video=False)).status == "missing"
+
+
+# -- the speech analyser: segments, the whole, when the speaker-adapted model reads them ------------
+
+
+class _Bundle:
+    """A stand-in model: the probability of class k is proportional to 1 + k * the segment's level."""
+
+    def __init__(self, name: str, labels, min_segments: int | None = None) -> None:
+        self.name, self.labels = name, list(labels)
+        self.card = {"adaptation": {"min_segments": min_segments}} if min_segments else {}
+        self.calls: list[int] = []
+
+    def run_feeds(self, feeds):
+        level = feeds["x"][:, 0]
+        self.calls.append(len(level))
+        p = 1 + np.outer(level, np.arange(len(self.labels)))
+        return p / p.sum(1, keepdims=True)
+
+
+def _speech(min_segments: int | None):
+    labels = ["a", "b", "c"]
+    ns = SimpleNamespace(labels=labels, bundle=_Bundle("plain", labels),
+                         adaptive=_Bundle("plain_adaptive", labels, min_segments) if min_segments else None,
+                         features=lambda seg: {"x": np.array([[float(seg.mean())]], np.float32)})
+    return ns
+
+
+def _pieces(levels_and_spans):
+    return [(s, e, np.full(100, level, np.float32)) for level, (s, e) in levels_and_spans]
+
+
+def test_speech_result_is_the_duration_weighted_mean_of_its_segments():
+    from avemotion.speech.analyzer import SpeechAnalyzer
+
+    sa = _speech(None)
+    r = SpeechAnalyzer._result(sa, "x.wav", 10.0, _pieces([(0.0, (0.0, 1.0)), (2.0, (2.0, 5.0))]))
+    p0, p2 = np.array([1, 1, 1]) / 3, np.array([1, 3, 5]) / 9
+    assert [s.probabilities["c"] for s in r.segments] == pytest.approx([p0[2], p2[2]], abs=1e-6)
+    assert [r.probabilities[k] for k in "abc"] == pytest.approx(list((1 * p0 + 3 * p2) / 4), abs=1e-6)
+    assert (r.has_speech, r.speech_seconds, r.duration, r.model, r.adapted) == (True, 4.0, 10.0, "plain", False)
+    assert [(s.start, s.end) for s in r.segments] == [(0.0, 1.0), (2.0, 5.0)] and r.label == "c"
+    none = SpeechAnalyzer._result(sa, "x.wav", 3.0, [])
+    assert (none.has_speech, none.probabilities, none.speech_seconds, none.label) == (False, None, 0.0, None)
+
+
+def test_the_adapted_model_reads_a_recording_only_from_its_minimum_of_segments():
+    from avemotion.speech.analyzer import SpeechAnalyzer
+
+    sa = _speech(3)
+    two = SpeechAnalyzer._result(sa, None, 5.0, _pieces([(1.0, (0, 1)), (2.0, (1, 2))]))
+    assert two.model == "plain" and not two.adapted and sa.adaptive.calls == [] and sa.bundle.calls == [1, 1]
+    three = SpeechAnalyzer._result(sa, None, 5.0, _pieces([(1.0, (0, 1)), (2.0, (1, 2)), (0.5, (2, 3))]))
+    assert three.model == "plain_adaptive" and three.adapted and sa.adaptive.calls == [3]  # one batch of all three
+
+
+def test_long_speech_is_cut_into_equal_pieces_no_longer_than_the_maximum():
+    from avemotion.speech.analyzer import _split
+
+    assert _split(0.0, 4.0, 4.0) == [(0.0, 4.0)]
+    pieces = _split(1.0, 11.0, 4.0)
+    assert len(pieces) == 3 and pieces[0][0] == 1.0 and pieces[-1][1] == pytest.approx(11.0)
+    assert all(e - s == pytest.approx(10 / 3) for s, e in pieces)
+    assert all(a[1] == pytest.approx(b[0]) for a, b in zip(pieces, pieces[1:]))
+    assert len(_split(0.0, 8.0, 4.0)) == 2 and len(_split(0.0, 8.01, 4.0)) == 3
+
+
+# -- the face analyser: which detections count, in what order, which face gets which answer ----------
+
+
+def test_face_detect_keeps_confident_faces_largest_first_up_to_the_maximum():
+    from avemotion.face.analyzer import FaceAnalyzer
+    from avemotion.face.detect import Detection
+
+    dets = [Detection((0, 0, 10, 10), 0.9), Detection((0, 0, 40, 40), 0.55), Detection((0, 0, 30, 30), 0.7),
+            Detection((0, 0, 20, 20), 0.6)]
+    fa = SimpleNamespace(detector=SimpleNamespace(detect=lambda img: list(dets)), min_score=0.6, max_faces=2)
+    assert [d.box[2] for d in FaceAnalyzer.detect(fa, None)] == [30, 20]
+    fa.max_faces = 0  # no maximum
+    assert [d.box[2] for d in FaceAnalyzer.detect(fa, None)] == [30, 20, 10]
+    fa.min_score = 0.6000001
+    assert [d.box[2] for d in FaceAnalyzer.detect(fa, None)] == [30, 10]
+
+
+def test_face_analyze_batch_gives_each_face_its_own_probabilities():
+    from avemotion.face.analyzer import FaceAnalyzer
+    from avemotion.face.detect import Detection
+
+    labels = list(FACE_EMOTIONS)
+    per_image = {0: [Detection((0, 0, 20, 20), 0.9), Detection((30, 0, 20, 20), 0.8)], 1: [],
+                 2: [Detection((5, 5, 20, 20), 0.7)]}
+    images = [np.full((48, 64, 3), k, np.uint8) for k in range(3)]
+
+    def predict_proba(crops):
+        out = np.zeros((len(crops), len(labels)), np.float32)
+        out[np.arange(len(crops)), np.arange(len(crops)) % len(labels)] = 1.0  # the i-th crop says class i
+        return out
+
+    fa = SimpleNamespace(detect=lambda img: per_image[int(img[0, 0, 0])], margin=0.1, align=True, labels=labels,
+                         classifier=SimpleNamespace(size=48, predict_proba=predict_proba))
+    faces = FaceAnalyzer.analyze_batch(fa, images)
+    assert [len(f) for f in faces] == [2, 0, 1]
+    assert [f.label for f in faces[0] + faces[2]] == labels[:3]
+    assert [f.box for f in faces[0]] == [(0, 0, 20, 20), (30, 0, 20, 20)] and faces[2][0].score == 0.7
+    whole = FaceAnalyzer.analyze_batch(fa, images[:1], detect=False)
+    assert [(f.box, f.score, f.label) for f in whole[0]] == [((0, 0, 64, 48), 1.0, labels[0])]
+    assert FaceAnalyzer.analyze_batch(fa, [images[1]]) == [[]]

@@ -96,10 +96,14 @@ def test_odd_images_give_empty_faces(capsys, tmp_path, name, image):
 
 
 def test_huge_image(capsys, tmp_path):
-    p = tmp_path / "huge.png"
-    cv2.imwrite(str(p), np.zeros((10000, 10000, 3), np.uint8))
-    code, out, err = run(capsys, "face", str(p), "--json")
-    assert code == 0 and json.loads(out)["faces"] == []
+    """A 100-MP photo: as JPEG it is decoded at a quarter of its size; as PNG it is over the decoding budget."""
+    big = np.zeros((10000, 10000, 3), np.uint8)
+    cv2.imwrite(str(tmp_path / "huge.jpg"), big)
+    code, out, err = run(capsys, "face", str(tmp_path / "huge.jpg"), "--json")
+    assert code == 0 and json.loads(out)["faces"] == [] and json.loads(out)["width"] == 5000
+    cv2.imwrite(str(tmp_path / "huge.png"), big)
+    code, out, err = run(capsys, "face", str(tmp_path / "huge.png"), "--json")
+    assert code == 1 and "too large to decode: 10000x10000 (100 MP)" in err and len(err.strip().splitlines()) == 1
 
 
 def test_alpha_portrait_still_found(capsys, tmp_path):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import AvemotionError
+from .errors import AvemotionError, OptionError
 from .batch import expand_paths
 from .media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
@@ -77,6 +77,10 @@ def cmd_speech(args: argparse.Namespace) -> int:
     if not files:
         _err(f"no audio or video files found in {', '.join(paths)}")
         return 2
+    if args.plot:
+        from .errors import require
+
+        require("matplotlib", "plots", "speech --plot")  # before the analysis, not after it
     analyzer = SpeechAnalyzer(args.model, vad=not args.no_vad, max_segment=args.max_segment, adapt=args.adapt)
     batch = len(files) > 1 or any(Path(p).is_dir() for p in paths)
     signals: dict[Path, object] = {}
@@ -151,13 +155,21 @@ def cmd_face(args: argparse.Namespace) -> int:
             from .media import read_image
             from .report.draw import draw_faces
 
-            Path(args.annotate).parent.mkdir(parents=True, exist_ok=True)
+            target = Path(args.annotate)
+            if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"):
+                raise AvemotionError("cannot write an image of that kind (use .png or .jpg)", target)
             try:
-                written = cv2.imwrite(str(args.annotate), draw_faces(read_image(result.path), result.faces))
-            except cv2.error:  # an extension OpenCV has no writer for (.txt), or a folder
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise AvemotionError(f"cannot create its folder ({(exc.strerror or str(exc)).lower()})", target) from None
+            if target.is_dir() or not os.access(target.parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+                raise AvemotionError("cannot write there (a folder, or no permission to write)", target)
+            try:
+                written = cv2.imwrite(str(target), draw_faces(read_image(result.path), result.faces))
+            except cv2.error:
                 written = False
             if not written:
-                raise AvemotionError("cannot write an image there (use .png or .jpg)", args.annotate)
+                raise AvemotionError("the image could not be written (disk full or unwritable)", target)
             print(f"annotated image written to {args.annotate}", file=sys.stderr)
 
     return run_files(files, lambda f: analyzer.analyze_file(f, detect=not args.no_detect), show,
@@ -299,6 +311,16 @@ def cmd_live(args: argparse.Namespace) -> int:
         _err("--show needs a display and an OpenCV build with GUI support (pip install opencv-python "
              "in place of opencv-python-headless); streaming JSON Lines instead")
         args.show = False
+    from .errors import check_number
+
+    if args.fps is not None:
+        check_number("--fps (frames analysed a second)", args.fps, 0.01, 1000)
+    if args.max_frames is not None and (check_number("--max-frames", args.max_frames, 1, 1e12) != int(args.max_frames)):
+        raise OptionError(f"--max-frames must be a whole number, got {args.max_frames}")
+    if args.source is not None:
+        from .media import check_file
+
+        check_file(args.source)  # a FIFO or a device would block the capture forever
     live = LiveAnalyzer(args.model, detector=args.detector, tau=args.smooth)
     step = 1.0 / args.fps if args.fps else 0.0
     next_t = 0.0
@@ -339,9 +361,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                        retention_days=args.retention_days, annotate=not args.no_annotate, ray=args.ray,
                        allowed_hosts=args.allow_host, allowed_origins=args.allow_origin or [],
                        token=args.token or os.environ.get("AVEMOTION_TOKEN") or None, bind_host=args.host)
-    print(f"avemotion web app on http://{args.host}:{args.port}/ (API docs at /docs; data in {cfg.data_dir})",
-          file=sys.stderr)
-    serve(args.host, args.port, cfg)
+    serve(args.host, args.port, cfg,
+          banner=f"avemotion web app on http://{args.host}:{args.port}/ (API docs at /docs; data in {cfg.data_dir})")
     return 0
 
 

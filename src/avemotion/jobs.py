@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import re
 import shutil
@@ -86,9 +87,17 @@ class Jobs:
         self.root = Path(config.data_dir).resolve()
         self.uploads = self.root / "uploads"
         self.results = self.root / "results"
-        for d in (self.root, self.uploads, self.results):
-            d.mkdir(parents=True, exist_ok=True)
-        self.store = JobStore(self.root / "jobs.sqlite")
+        try:
+            for d in (self.root, self.uploads, self.results):
+                d.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-check.{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+            self.store = JobStore(self.root / "jobs.sqlite")
+        except (OSError, sqlite3.Error) as exc:
+            what = "a file, not a folder" if isinstance(exc, (FileExistsError, NotADirectoryError)) else \
+                (getattr(exc, "strerror", None) or str(exc)).lower()
+            raise AvemotionError(f"cannot keep the server's jobs there ({what})", config.data_dir) from None
         self.queue: queue.Queue[str] = queue.Queue()
         self._analyzer = None
         self._analyzer_lock = threading.Lock()

@@ -44,12 +44,23 @@ class MediaInfo:
 
 
 def check_file(path: str | os.PathLike[str]) -> Path:
-    """Fail with one clear line if ``path`` is missing, a folder, or empty."""
+    """Fail with one clear line if ``path`` is missing, a folder, not a regular file, or empty.
+
+    A FIFO, a socket or a device (``/dev/zero``) is refused by name: reading one could block or
+    never end, and its size of 0 says nothing about its content.
+    """
+    import stat
+
     p = Path(path)
     if not p.exists():
         raise MediaError("no such file", p)
     if p.is_dir():
         raise MediaError("is a folder, not a media file", p)
+    mode = p.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise MediaError(f"is {kind}, not a media file: give a file saved on disk", p)
     if p.stat().st_size == 0:
         raise MediaError("file is empty (0 bytes)", p)
     return p
@@ -58,8 +69,8 @@ def check_file(path: str | os.PathLike[str]) -> Path:
 def _open(path: Path):
     import av
 
-    try:
-        return av.open(str(path))
+    try:  # max_pixels: FFmpeg itself refuses to decode a frame over the budget, even while probing the file
+        return av.open(str(path), options={"max_pixels": str(MAX_DECODED_PIXELS)})
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:  # pragma: no branch
         raise MediaError(f"not a readable media file ({_short(exc)})", path) from None
 
@@ -87,6 +98,11 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         kind = "video" if v is not None else "audio"
         if v is not None and (duration is None or duration == 0) and (v.frames or 0) <= 1:
             kind = "image"
+        if v is not None:  # a 16,000² frame is 768 MB: FFmpeg left it undecoded (max_pixels), so it has no size
+            check_frame_size(v.codec_context.width, v.codec_context.height, p)
+            if not (v.codec_context.width and v.codec_context.height):
+                raise MediaError("video frames too large to decode (over the decoding budget of "
+                                 f"{MAX_DECODED_PIXELS / 1e6:g} MP) or of no size", p)
         return MediaInfo(
             str(p), kind, duration, v is not None, a is not None,
             width=v.codec_context.width if v is not None else None,
@@ -358,23 +374,111 @@ def _frame_to_bgr(frame, max_side: int | None) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, turn)) if turn else image
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an image file as BGR uint8 (HxWx3), whatever its depth or channels.
+#: The most pixels one decoded image or video frame may hold: the memory budget of a decode (40 MP is
+#: 120 MB as 8-bit BGR, before any conversion). A larger JPEG is decoded at 1/2, 1/4 or 1/8 of its
+#: size, which libjpeg does without ever holding the full image; any other image, and a video whose
+#: frames are larger, is refused with its size named. Applied to files, uploads, live frames and
+#: video frames alike (:func:`decode_image`, :func:`check_frame_size`).
+MAX_DECODED_PIXELS = 40_000_000
 
-    16-bit images are scaled to 8 bits, alpha is composited on white, grey becomes 3-channel.
+
+def image_header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header of a PNG, JPEG, GIF, BMP or WebP, without decoding; None if unknown."""
+    import struct
+
+    try:
+        if data[:8] == b"\x89PNG\r\n\x1a\n":
+            return struct.unpack(">II", data[16:24])
+        if data[:4] in (b"GIF8",):
+            return struct.unpack("<HH", data[6:10])
+        if data[:2] == b"BM":
+            w, h = struct.unpack("<ii", data[18:26])
+            return w, abs(h)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            chunk = data[12:16]
+            if chunk == b"VP8 ":
+                w, h = struct.unpack("<HH", data[26:30])
+                return w & 0x3FFF, h & 0x3FFF
+            if chunk == b"VP8L":
+                b = int.from_bytes(data[21:25], "little")
+                return 1 + (b & 0x3FFF), 1 + ((b >> 14) & 0x3FFF)
+            if chunk == b"VP8X":
+                return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+            return None
+        if data[:2] == b"\xff\xd8":
+            i = 2
+            while i + 9 < len(data):
+                if data[i] != 0xFF:
+                    return None
+                marker = data[i + 1]
+                if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                    i += 2
+                    continue
+                length = int.from_bytes(data[i + 2:i + 4], "big")
+                if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                    h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                    return w, h
+                i += 2 + length
+    except struct.error:
+        return None
+    return None
+
+
+def _over_budget(w: int, h: int, what: str, source) -> MediaError:
+    return MediaError(f"{what} too large to decode: {w}x{h} ({w * h / 1e6:.0f} MP), over the decoding budget of "
+                      f"{MAX_DECODED_PIXELS / 1e6:g} MP", source)
+
+
+def check_frame_size(width: int | None, height: int | None, source) -> None:
+    """Refuse a video whose frames would each be larger than :data:`MAX_DECODED_PIXELS` once decoded."""
+    if width and height and width * height > MAX_DECODED_PIXELS:
+        raise _over_budget(width, height, "video frames", source)
+
+
+def decode_image(data: np.ndarray, source=None) -> np.ndarray:
+    """Decode encoded image bytes (uint8) within the decoding budget; raw OpenCV output (any depth, channels).
+
+    JPEG is decoded as colour, which also turns a phone photo upright by its EXIF orientation (as video
+    is turned by its rotation); other formats keep their depth and alpha. Raises :class:`MediaError`.
     """
     import cv2
 
-    p = check_file(path)
-    data = np.fromfile(str(p), dtype=np.uint8)
+    head = data[:65536].tobytes()
+    jpeg = head[:3] == b"\xff\xd8\xff"
+    flags = cv2.IMREAD_COLOR if jpeg else cv2.IMREAD_UNCHANGED
+    size = image_header_size(head)
+    if size and size[0] * size[1] > MAX_DECODED_PIXELS:
+        w, h = size
+        reduced = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+        factor = next((f for f in reduced if (w // f) * (h // f) <= MAX_DECODED_PIXELS), None)
+        if not jpeg or factor is None:
+            raise _over_budget(w, h, "image", source)
+        flags = reduced[factor]
     try:
-        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        img = cv2.imdecode(data, flags)
     except cv2.error:
-        raise MediaError(f"image too large (over {os.environ.get('OPENCV_IO_MAX_IMAGE_PIXELS')} pixels)", p) from None
+        raise MediaError(f"image too large (over {os.environ.get('OPENCV_IO_MAX_IMAGE_PIXELS')} pixels)", source) from None
     if img is None:
-        raise MediaError("not a readable image (unknown format or corrupt data)", p)
+        raise MediaError("not a readable image (unknown format or corrupt data)", source)
     if img.size == 0 or min(img.shape[:2]) < 1:
-        raise MediaError("image has no pixels", p)
+        raise MediaError("image has no pixels", source)
+    return img
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file as BGR uint8 (HxWx3), whatever its depth or channels, within the decoding budget.
+
+    16-bit images are scaled to 8 bits, alpha is composited on white, grey becomes 3-channel.
+    """
+
+    p = check_file(path)
+    return to_bgr8(decode_image(np.fromfile(str(p), dtype=np.uint8), p))
+
+
+def to_bgr8(img: np.ndarray) -> np.ndarray:
+    """Any decoded image as BGR uint8 (HxWx3): 16-bit scaled, alpha composited on white, grey to 3 channels."""
+    import cv2
+
     if img.dtype == np.uint16:
         img = (img / 257.0).round().astype(np.uint8)
     elif img.dtype in (np.float32, np.float64):

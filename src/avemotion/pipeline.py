@@ -351,15 +351,23 @@ class VideoAnalyzer:
 
     def _timed_voice_pass(self, path: Path, info: MediaInfo):
         t0 = time.perf_counter()
-        return self._voice_pass(path, info), time.perf_counter() - t0
+        speech, problem = self._voice_pass(path, info)
+        return speech, time.perf_counter() - t0, problem
 
     def _voice_pass(self, path: Path, info: MediaInfo):
+        """(SpeechResult or None, why the audio track could not be read or None).
+
+        An audio file whose audio cannot be decoded is an unreadable file (raised, as ``speech`` says);
+        in a video the track counts as missing and the result's notes say why.
+        """
         if not info.has_audio:
-            return None
+            return None, None
         try:  # a long track is streamed (SpeechAnalyzer.analyze_file): memory does not grow with it
-            return self.speech.analyze_file(path)
-        except MediaError:
-            return None  # an audio track that holds nothing readable counts as missing
+            return self.speech.analyze_file(path), None
+        except MediaError as exc:
+            if not info.has_video:
+                raise
+            return None, f"audio track cannot be decoded ({exc.reason}): the voice counts as missing"
 
     # -- the whole file ------------------------------------------------------------------------
 
@@ -382,7 +390,7 @@ class VideoAnalyzer:
             notes: list[str] = []
             frames, tracker, kept = self._face_pass(p, info, progress, keep_frames, notes)
             t1 = time.perf_counter()
-            speech, voice_s = voice.result()
+            speech, voice_s, voice_problem = voice.result()
         if progress is not None:
             progress(0.95)
         if info.has_video and not frames:
@@ -419,7 +427,8 @@ class VideoAnalyzer:
                     "voice_labels": list(self.speech.labels)},
             timings={"faces_s": round(t1 - t0, 3), "voice_s": round(voice_s, 3),
                      "total_s": round(time.perf_counter() - t0, 3)},
-            notes=notes + ([f"the file has {info.audio_streams} audio tracks: track {audio_stream_index(p) + 1}, "
+            notes=notes + ([voice_problem] if voice_problem else [])
+                  + ([f"the file has {info.audio_streams} audio tracks: track {audio_stream_index(p) + 1}, "
                             "the one with the most sound, was analysed"] if speech and info.audio_streams > 1 else [])
                   + ([f"voice: its {len(speech.segments)} speech segments were read against each other "
                       f"({speech.model}: one voice assumed)"] if speech and speech.adapted else []),

@@ -33,9 +33,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import HTTPConnection
 
 from . import __version__
-from .errors import AvemotionError
+from .errors import AvemotionError, MediaError, OptionError, check_number
 from .jobs import Jobs, safe_name, validate_media
-from .media import MEDIA_EXTENSIONS
+from .media import MEDIA_EXTENSIONS, decode_image, to_bgr8
 from .pipeline import AnalyzeConfig
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,22 @@ class ServerConfig:
     bind_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
-        from .errors import OptionError, check_number
-
         if isinstance(self.workers, bool) or int(check_number("workers", self.workers, 1, 64)) != self.workers:
             raise OptionError(f"workers must be a whole number from 1 to 64, got {self.workers!r}")
         self.max_upload_mb = check_number("max_upload_mb", self.max_upload_mb, 0.001, 100_000)
         self.retention_days = check_number("retention_days", self.retention_days, 0.0, 36_500)
+        if self.token is not None and not (self.token.isascii() and self.token.isprintable() and self.token.strip()
+                                           and " " not in self.token):
+            # HTTP headers are latin-1 at best; a token a browser or curl cannot send would lock everyone out
+            raise OptionError("token must be printable ASCII without spaces (it travels in an HTTP header)")
+        if self.allowed_hosts is not None:
+            names = []
+            for h in self.allowed_hosts:
+                name = _host_name(h)
+                if not name or "/" in name or (h.strip().startswith("[") and not _BRACKETED.match(h.strip())):
+                    raise OptionError(f"--allow-host takes a host name (a port is ignored), not {h!r}")
+                names.append(name)
+            self.allowed_hosts = names
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,6 +119,9 @@ class Guard:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        # A ?token= never reaches the access log (which prints the query) or a route: it is taken out
+        # of the query here, and only the page ("/") may turn it into a cookie.
+        scope["avemotion.query_token"] = _pop_query_token(scope)
         host = headers.get("host", "")
         problem = self._check(scope, headers, host)
         if problem is None:
@@ -161,12 +174,10 @@ class Guard:
             return 403, "requests from an opaque origin are not allowed"
         token = self.config.token
         if token and scope.get("path") != "/v1/health":
-            import hmac
-
             given = headers.get("authorization", "").removeprefix("Bearer ").strip()
             cookie = _cookie(headers.get("cookie", ""), "avemotion_token")
-            query = _query_token(scope)
-            if not any(hmac.compare_digest(t.encode(), token.encode()) for t in (given, cookie, query) if t):
+            query = scope["avemotion.query_token"] if scope.get("path") == "/" else ""
+            if not any(token_matches(t, token) for t in (given, cookie, query) if t):
                 return 401, "this server needs a token: Authorization: Bearer TOKEN, or open /?token=TOKEN once"
         return None
 
@@ -178,10 +189,19 @@ async def _respond(send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+_BRACKETED = re.compile(r"^\[([0-9a-f:.]+)\](?::\d{1,5})?$", re.IGNORECASE)
+
+
 def _host_name(host: str) -> str:
+    """The name in a Host header (or --allow-host), without its port, lower case.
+
+    A bracketed IPv6 literal must be all of it: ``[::1]:8000`` is ``::1``, while ``[::1]evil.example``
+    stays as it is (and so matches no allowed name).
+    """
     host = host.strip().lower()
     if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host
+        m = _BRACKETED.match(host)
+        return m.group(1) if m else host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
@@ -193,11 +213,24 @@ def _cookie(header: str, name: str) -> str:
     return ""
 
 
-def _query_token(scope) -> str:
-    from urllib.parse import parse_qs
+def _pop_query_token(scope) -> str:
+    """The ``token`` of the request's query, removed from ``scope["query_string"]`` (in place, so
+    that the server's access log, which reads the same scope, never prints it)."""
+    from urllib.parse import parse_qsl, urlencode
 
-    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
-    return values[0] if values else ""
+    raw = scope.get("query_string", b"")
+    if b"token" not in raw:
+        return ""
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    scope["query_string"] = urlencode([(k, v) for k, v in pairs if k != "token"]).encode("latin-1")
+    return next((v for k, v in pairs if k == "token"), "")
+
+
+def token_matches(given: str, token: str) -> bool:
+    """Constant-time comparison of a presented token with the server's."""
+    import hmac
+
+    return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,10 +271,12 @@ def _get_job(jobs: Jobs, job_id: str) -> dict:
 
 
 @router.get("/", include_in_schema=False)
-def index(request: Request, token: str | None = None):
-    if token and _config(request).token:  # /?token=TOKEN (checked by Guard): kept in a cookie, dropped from the URL
+def index(request: Request):
+    token, expected = request.scope.get("avemotion.query_token"), _config(request).token
+    if token and expected:  # /?token=TOKEN: kept in a cookie, dropped from the URL
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie("avemotion_token", token, httponly=True, samesite="strict")
+        if token_matches(token, expected):  # a wrong one never replaces a valid cookie
+            response.set_cookie("avemotion_token", token, httponly=True, samesite="strict")
         return response
     return FileResponse(WEB_DIR / "index.html", media_type="text/html")
 
@@ -355,8 +390,6 @@ def job_file(request: Request, job_id: str,
 @router.websocket("/v1/live")
 async def live(ws: WebSocket) -> None:
     """Binary JPEG/PNG frames in; per frame ``{time, faces, main_track, state, label}`` out."""
-    import cv2
-    import numpy as np
 
     from .live import LiveAnalyzer
 
@@ -373,19 +406,26 @@ async def live(ws: WebSocket) -> None:
             if not data:  # a text frame, or an empty one: say so, keep the connection
                 await ws.send_json({"error": "send each frame as a binary message holding a JPEG or PNG image"})
                 continue
-            try:  # decoded off the event loop (a huge frame must not freeze every other client), --workers at once
-                async with checking:
-                    img = await asyncio.to_thread(cv2.imdecode, np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-            except cv2.error:
-                img = None
-            if img is None:
-                await ws.send_json({"error": "frame is not a JPEG or PNG image"})
-                continue
-            out = (await asyncio.to_thread(analyzer.step, img, time.perf_counter() - t0)).to_dict()
-            out["width"], out["height"] = int(img.shape[1]), int(img.shape[0])
+            # Decoded and analysed off the event loop (a huge frame must not freeze every other client), and
+            # no more at once than --workers: every decoded frame is held inside the same limit until analysed.
+            async with checking:
+                try:
+                    out = await asyncio.to_thread(_live_step, analyzer, data, time.perf_counter() - t0)
+                except MediaError as exc:
+                    out = {"error": f"frame: {exc.reason}"}
             await ws.send_json(out)
     except WebSocketDisconnect:
         return
+
+
+def _live_step(analyzer, data: bytes, t: float) -> dict:
+    """One live frame: decoded within the decoding budget (JPEG, PNG, WebP...), analysed, as a dict."""
+    import numpy as np
+
+    img = to_bgr8(decode_image(np.frombuffer(data, np.uint8), "frame"))
+    out = analyzer.step(img, t).to_dict()
+    out["width"], out["height"] = int(img.shape[1]), int(img.shape[0])
+    return out
 
 
 def create_app(config: ServerConfig | None = None) -> FastAPI:
@@ -417,8 +457,14 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, config: ServerConfig | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, config: ServerConfig | None = None,
+          banner: str | None = None) -> None:
+    """Run the app with uvicorn; ``banner`` is printed (stderr) once the data folder has been opened."""
+    import sys
+
     import uvicorn
 
     app = create_app(config)
+    if banner:
+        print(banner, file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,0 +1,149 @@
+"""Mutation testing of the code that decides answers: does a small wrong change fail a test?
+
+mutmut (3.x) rewrites one operator, constant or call at a time in the functions below and runs
+the tests that reach that function; a mutant the tests let through "survives". The functions are
+the ones that decide what a user is told: fusion, the pipeline's lanes and timeline, the batch's
+stamps, and the decision paths of the speech and face analysers. The run happens in a temporary
+copy of the tree (mutmut writes a ``mutants/`` folder beside the code), and the report is written
+to ``docs/mutation.md``: the score, and every survivor with its diff and the reason it is harmless
+(from :data:`HARMLESS` below; a survivor without one is marked as a gap to close). Not part of CI:
+it takes about ten minutes on two cores. ::
+
+    pip install -e '.[test]' mutmut==3.8.1
+    python benchmarks/mutation.py            # exits 1 below the 80 % bar or with an unexplained survivor
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BAR = 0.80
+
+#: Files mutmut may mutate, and the mutants run (glob patterns over mutmut's mutant names).
+FILES = ["src/avemotion/fusion.py", "src/avemotion/pipeline.py", "src/avemotion/batch.py",
+         "src/avemotion/speech/analyzer.py", "src/avemotion/face/analyzer.py"]
+SELECTED = [
+    "avemotion.fusion.*",
+    "avemotion.pipeline.xǁVideoAnalyzerǁ_voice_lane__mutmut_*",
+    "avemotion.pipeline.xǁVideoAnalyzerǁ_face_lane__mutmut_*",
+    "avemotion.pipeline.xǁVideoAnalyzerǁ_timeline__mutmut_*",
+    "avemotion.batch.x_source_stamp__mutmut_*",
+    "avemotion.batch.x_is_done__mutmut_*",
+    "avemotion.batch.x_analyze_one__mutmut_*",
+    "avemotion.speech.analyzer.xǁSpeechAnalyzerǁ_result__mutmut_*",
+    "avemotion.speech.analyzer.x__split__mutmut_*",
+    "avemotion.speech.analyzer.x__adaptive_variant__mutmut_*",
+    "avemotion.face.analyzer.xǁFaceAnalyzerǁdetect__mutmut_*",
+    "avemotion.face.analyzer.xǁFaceAnalyzerǁanalyze_batch__mutmut_*",
+]
+#: The tests mutmut runs (it picks, for each mutant, those of them that reach the mutated function).
+TESTS = ["tests/test_decisions.py", "tests/test_fusion.py", "tests/test_batch.py", "tests/test_behaviour.py",
+         "tests/test_options.py"]
+
+#: Survivors read and judged harmless: mutant name -> why no test should fail.
+HARMLESS: dict[str, str] = {}
+
+
+def config_toml() -> str:
+    def arr(xs: list[str]) -> str:
+        return "[" + ", ".join(json.dumps(x) for x in xs) + "]"
+
+    return (f"\n[tool.mutmut]\nsource_paths = [\"src\"]\nonly_mutate = {arr(FILES)}\n"
+            f"pytest_add_cli_args_test_selection = {arr(TESTS)}\n"
+            f"pytest_add_cli_args = [\"-p\", \"no:cacheprovider\", \"-q\"]\n")
+
+
+def run_mutmut(work: Path, max_children: int | None) -> None:
+    for part in ("src", "tests", "pyproject.toml"):
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / part,
+                                                            **({"ignore": shutil.ignore_patterns("__pycache__")}
+                                                               if src.is_dir() else {}))
+    with open(work / "pyproject.toml", "a") as f:
+        f.write(config_toml())
+    cmd = [sys.executable, "-m", "mutmut", "run", *SELECTED]
+    if max_children:
+        cmd[4:4] = ["--max-children", str(max_children)]
+    subprocess.run(cmd, cwd=work, check=True)
+
+
+def statuses(work: Path) -> dict[str, str]:
+    out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work, check=True,
+                         capture_output=True, text=True).stdout
+    found = {}
+    for line in out.splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if name:
+            found[name] = status
+    import fnmatch
+
+    return {k: v for k, v in found.items() if any(fnmatch.fnmatchcase(k, pat) for pat in SELECTED)}
+
+
+def diff(work: Path, name: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=work, capture_output=True, text=True)
+    return "\n".join(line for line in out.stdout.splitlines() if line.startswith(("+", "-", "@@"))
+                     and not line.startswith(("+++", "---")))
+
+
+def report(work: Path, found: dict[str, str], seconds: float) -> tuple[str, float, list[str]]:
+    killed = sum(s in ("killed", "timeout") for s in found.values())
+    judged = [k for k, s in found.items() if s not in ("killed", "timeout") and k in HARMLESS]
+    score = killed / max(1, len(found))
+    gaps = [k for k, s in found.items() if s not in ("killed", "timeout") and k not in HARMLESS]
+    per_status: dict[str, int] = {}
+    for s in found.values():
+        per_status[s] = per_status.get(s, 0) + 1
+    lines = ["# Mutation testing", "",
+             "Generated by `python benchmarks/mutation.py` (mutmut 3, "
+             f"{platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}, {seconds / 60:.0f} min). "
+             "Do not edit by hand: reasons for harmless survivors live in the script's `HARMLESS`.", "",
+             f"**Score: {killed} of {len(found)} mutants killed ({score:.1%})**; bar {BAR:.0%}. "
+             f"Survivors judged harmless: {len(judged)}; unexplained: {len(gaps)}.", "",
+             "| status | mutants |", "|---|---|", *[f"| {s} | {n} |" for s, n in sorted(per_status.items())], "",
+             "Functions mutated:", "", *[f"- `{p}`" for p in SELECTED], "",
+             "Tests run: " + ", ".join(f"`{t}`" for t in TESTS), ""]
+    for title, names in (("Survivors judged harmless", judged), ("Survivors not yet explained", gaps)):
+        lines += [f"## {title}", ""] if names else []
+        for name in names:
+            lines += [f"### `{name}` ({found[name]})", ""]
+            if name in HARMLESS:
+                lines += [HARMLESS[name], ""]
+            lines += ["```diff", diff(work, name), "```", ""]
+    return "\n".join(lines), score, gaps
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "docs" / "mutation.md"))
+    ap.add_argument("--max-children", type=int, default=None, help="parallel mutants (default: mutmut's, the cores)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary copy (its path is printed)")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="avemotion-mutation-"))
+    t0 = time.time()
+    try:
+        run_mutmut(work, args.max_children)
+        found = statuses(work)
+        text, score, gaps = report(work, found, time.time() - t0)
+    finally:
+        if args.keep:
+            print(f"kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text + "\n")
+    print(f"score {score:.1%} over {len(found)} mutants; {len(gaps)} survivors unexplained; report: {args.out}")
+    return 0 if score >= BAR and not gaps else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
