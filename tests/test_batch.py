@@ -78,7 +78,6 @@ def test_analyze_one_skips_current_results_and_redoes_the_rest(tmp_path, va):
 
 def test_batch_redoes_a_changed_file_and_honours_force(tmp_path, capsys):
     """The stamp is the file's path, size and time and the options: change any and that file is redone."""
-    import os
 
     import cv2
 
