@@ -288,9 +288,11 @@ def test_a_recording_of_one_voice_is_read_against_itself():
     from avemotion.speech import SpeechAnalyzer
 
     y = _one_voice("Actor_01", 8)
-    sa = SpeechAnalyzer()
+    assert not SpeechAnalyzer().analyze(y).adapted  # on request only
+    sa = SpeechAnalyzer(adapt=True)
     r = sa.analyze(y)
     assert r.adapted and r.model == "speech_adaptive" and len(r.segments) == 8
+    assert r.adaptation.startswith("adapted: 8 segments of one voice")
     feeds = [sa.features(y[int(s.start * 16000):int(s.end * 16000)]) for s in r.segments]
     batch = {k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]}
     direct = sa.adaptive.run_feeds(batch)
@@ -300,12 +302,22 @@ def test_a_recording_of_one_voice_is_read_against_itself():
     plain = SpeechAnalyzer(adapt=False).analyze(y)
     assert not plain.adapted and plain.model == "speech"
     short = sa.analyze(_one_voice("Actor_01", 2))
-    assert not short.adapted and short.model == "speech"
+    assert not short.adapted and short.model == "speech" and "fewer than the 5" in short.adaptation
 
     # the same first clip in another actor's recording reads differently
-    other = np.concatenate([y[: int(r.segments[1].start * 16000)], _one_voice("Actor_02", 7)])
+    other = np.concatenate([y[: int(r.segments[1].start * 16000)], _one_voice("Actor_03", 7)])
     r2 = sa.analyze(other)
     assert r2.adapted and r2.segments[0].probabilities != r.segments[0].probabilities
+
+
+def test_two_voices_are_not_standardised_as_one():
+    """A man and a woman taking turns (RAVDESS actors 1 and 2): not read against each other, and said so."""
+    from avemotion.speech import SpeechAnalyzer
+
+    a, b = _one_voice("Actor_01", 4), _one_voice("Actor_02", 4)
+    r = SpeechAnalyzer(adapt=True).analyze(np.concatenate([a, b, a[: a.size // 2]]))
+    assert len(r.segments) >= 8 and not r.adapted and r.model == "speech"
+    assert r.adaptation.startswith("not adapted: the segments sound like more than one voice")
 
 
 def test_evaluating_a_shipped_model_with_speaker_adaptation(tmp_path):

@@ -529,8 +529,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-vad", action="store_true", help="classify the whole signal, skip voice detection")
     sp.add_argument("--max-segment", type=float, default=defaults.speech.max_segment, help="longest segment classified at once (s)")
     sp.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=defaults.speech.adapt,
-                    help="a file with several speech segments is read by the speaker-adapted model, each segment "
-                         "against the others (one voice assumed; default on)")
+                    help="read a file's speech segments against each other with the speaker-adapted model, when "
+                         "there are at least five and they sound like one voice (default off: a voice that holds one "
+                         "emotion throughout would be read as neutral)")
     sp.set_defaults(func=cmd_speech)
 
     fp = sub.add_parser("face", help="every face in image files, with its expression")
@@ -563,8 +564,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--tiles", action="store_true",
                     help="find small faces too: BlazeFace also scans frame quarters (about 5x the detection time)")
     an.add_argument("--voice-adapt", action=argparse.BooleanOptionalAction, default=defaults.speech.adapt,
-                    help="several speech segments: read them against each other with the speaker-adapted model "
-                         "(one voice assumed; default on)")
+                    help="read the speech segments against each other with the speaker-adapted model, when they "
+                         "sound like one voice (default off: see `speech --adapt`)")
     an.add_argument("--face-smoothing", type=float, default=defaults.face.smoothing, metavar="SECONDS",
                     help="sigma of the centred smoothing of each face track over time (default %(default)s; 0: off)")
     from .report.outputs import OUTPUTS, default_outputs

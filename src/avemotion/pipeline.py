@@ -430,8 +430,8 @@ class VideoAnalyzer:
             notes=notes + ([voice_problem] if voice_problem else [])
                   + ([f"the file has {info.audio_streams} audio tracks: track {audio_stream_index(p) + 1}, "
                             "the one with the most sound, was analysed"] if speech and info.audio_streams > 1 else [])
-                  + ([f"voice: its {len(speech.segments)} speech segments were read against each other "
-                      f"({speech.model}: one voice assumed)"] if speech and speech.adapted else []),
+                  + ([f"voice: speaker adaptation {speech.adaptation} ({speech.model})"]
+                     if speech and speech.adaptation else []),
         )
         # Not a field (never in result.json): the analysed frames of a short video, so that
         # annotated.mp4 is drawn without decoding the file a second time.

@@ -32,7 +32,7 @@ def evaluate_model(items: Sequence[Item], model: str, out: Path,
     other clips of its speaker, drawn at random (seeded), as the analyser reads the segments of
     a recording of one voice; their labels are never used.
     """
-    sa = SpeechAnalyzer(model, vad=False)
+    sa = SpeechAnalyzer(model, vad=False, adapt=bool(adapt))
     if adapt:
         if sa.adaptive is None:
             raise AvemotionError(f"model {sa.bundle.name!r} has no speaker-adapted variant to evaluate (--adapt)")

@@ -59,6 +59,7 @@ class SpeechResult:
     model: str = ""
     labels: list[str] = field(default_factory=list)
     adapted: bool = False  # the segments were read against each other by the speaker-adapted model
+    adaptation: str | None = None  # why the segments were or were not read against each other (when asked to)
 
     @property
     def label(self) -> str | None:
@@ -83,7 +84,9 @@ class SpeechOptions:
     model: str = DEFAULT_MODEL  # shipped name ("speech", "speech_ravdess", "speech_baseline") or .onnx path
     vad: bool = True  # find speech first (False: the whole signal is one utterance)
     max_segment: float = 4.0  # s: longer speech is cut into equal pieces, each classified
-    adapt: bool = True  # a recording with enough segments is read by the model's speaker-adapted variant
+    # A recording with enough segments of one voice is read by the model's speaker-adapted variant: on
+    # request only, since standardising a recording against itself erases an emotion it holds throughout.
+    adapt: bool = False
 
     #: Accepted ranges (a 1-ms segment would classify noise; ten minutes is the longest read at once).
     RANGES: ClassVar[dict[str, tuple[float, float]]] = {"max_segment": (0.5, 600.0)}
@@ -189,7 +192,7 @@ class SpeechAnalyzer:
             segments.append(SpeechSegment(round(s, 3), round(e, 3), None))
             weights.append(e - s)
             feeds.append(self.features(seg))
-        adapted = self.adaptive is not None and len(feeds) >= self.adaptive.card["adaptation"]["min_segments"]
+        adapted, adaptation = self._adapt(feeds)
         if adapted:  # all segments in one batch: the graph standardises them against each other
             batch = {k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]}
             probs = list(np.asarray(self.adaptive.run_feeds(batch), dtype=np.float32))
@@ -202,7 +205,26 @@ class SpeechAnalyzer:
         if probs:
             overall = as_dict(np.average(np.stack(probs), axis=0, weights=weights), self.labels)
         return SpeechResult(path, round(duration, 3), bool(probs), round(speech_seconds, 3), overall, segments,
-                            self.adaptive.name if adapted else self.bundle.name, list(self.labels), adapted)
+                            self.adaptive.name if adapted else self.bundle.name, list(self.labels), adapted,
+                            adaptation)
+
+    def _adapt(self, feeds: list[dict[str, np.ndarray]]) -> tuple[bool, str | None]:
+        """Whether the speaker-adapted variant reads these segments, and why (None when it was not asked for)."""
+        if self.adaptive is None:
+            return False, None
+        need = int(self.adaptive.card["adaptation"]["min_segments"])
+        if len(feeds) < need:
+            return False, f"not adapted: {len(feeds)} speech segments, fewer than the {need} it needs"
+        voice = next((name for name, spec in self.inputs.items() if spec["kind"] == "voice"), None)
+        if voice is not None:
+            from .voices import check_one_voice
+
+            one, score = check_one_voice(np.concatenate([f[voice] for f in feeds]))
+            if not one:
+                return False, f"not adapted: the segments sound like more than one voice (one-voice score {score})"
+            if score is not None:
+                return True, f"adapted: {len(feeds)} segments of one voice (one-voice score {score})"
+        return True, f"adapted: {len(feeds)} segments, one voice assumed"
 
     # -- files ---------------------------------------------------------------------------------
 
