@@ -50,3 +50,13 @@ def test_weights_from_command_line_or_file(tmp_path):
     for bad in ("face=x", "eyes=1", "face=0,voice=0", "face=-1,voice=1"):
         with pytest.raises(AvemotionError):
             load_weights(bad)
+
+
+def test_a_misspelt_modality_in_the_weights_is_refused_everywhere():
+    import avemotion
+    from avemotion.errors import OptionError
+
+    with pytest.raises(OptionError, match=r"got \['vioce'\]"):
+        FusionOptions(weights={"face": 1, "vioce": 1})
+    with pytest.raises(OptionError, match="vioce"):
+        avemotion.AnalyzeConfig.of(weights={"face": 1, "vioce": 1})

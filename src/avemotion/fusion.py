@@ -24,6 +24,10 @@ import numpy as np
 from .taxonomy import FACE_EMOTIONS, align, modelled
 
 
+#: The modalities fusion weighs, by the names weights use.
+MODALITIES = ("face", "voice")
+
+
 @dataclass
 class ModalityInput:
     """One modality's say for a window: its distribution (None if absent) and its evidence."""
@@ -57,6 +61,9 @@ class FusionOptions:
         self.window = check_number("window", self.window, *self.RANGES["window"])
         if not isinstance(self.weights, dict):
             raise OptionError(f"weights must map face/voice to numbers, got {self.weights!r}")
+        unknown = sorted(set(self.weights) - set(MODALITIES))
+        if unknown:  # a misspelt modality would otherwise silently get no weight
+            raise OptionError(f"weights name {' and/or '.join(MODALITIES)} only; got {unknown}")
         self.weights = {k: check_number(f"weight of {k}", v, *self.RANGES["weight"]) for k, v in self.weights.items()}
         if not any(v > 0 for v in self.weights.values()):
             raise OptionError("weights must not all be zero")
