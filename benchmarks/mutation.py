@@ -29,16 +29,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BAR = 0.80
 
 #: Files mutmut may mutate, and the mutants run (glob patterns over mutmut's mutant names).
-FILES = ["src/avemotion/fusion.py", "src/avemotion/pipeline.py", "src/avemotion/batch.py",
+FILES = ["src/avemotion/fusion.py", "src/avemotion/pipeline.py", "src/avemotion/steps.py",
          "src/avemotion/speech/analyzer.py", "src/avemotion/face/analyzer.py"]
 SELECTED = [
     "avemotion.fusion.*",
     "avemotion.pipeline.xǁVideoAnalyzerǁ_voice_lane__mutmut_*",
     "avemotion.pipeline.xǁVideoAnalyzerǁ_face_lane__mutmut_*",
     "avemotion.pipeline.xǁVideoAnalyzerǁ_timeline__mutmut_*",
-    "avemotion.batch.x_source_stamp__mutmut_*",
-    "avemotion.batch.x_is_done__mutmut_*",
-    "avemotion.batch.x_analyze_one__mutmut_*",
+    "avemotion.steps.x_source_stamp__mutmut_*",
+    "avemotion.steps.x_is_done__mutmut_*",
+    "avemotion.steps.x_analyze_one__mutmut_*",
     "avemotion.speech.analyzer.xǁSpeechAnalyzerǁ_result__mutmut_*",
     "avemotion.speech.analyzer.x__split__mutmut_*",
     "avemotion.speech.analyzer.x__adaptive_variant__mutmut_*",

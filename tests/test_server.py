@@ -291,7 +291,7 @@ def test_failed_job_reports_its_reason_and_an_unfinished_result_is_409(tmp_path,
 
     from fastapi.testclient import TestClient
 
-    import avemotion.batch as batch
+    import avemotion.steps as batch
     from avemotion.errors import AvemotionError
     from avemotion.server import ServerConfig, create_app
 

@@ -7,7 +7,7 @@ The public API::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 import os as _os
 

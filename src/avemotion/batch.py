@@ -16,17 +16,17 @@ with the one-line reason and the batch goes on.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import AvemotionError
-from .media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, check_file
+from .media import MEDIA_EXTENSIONS
+from .steps import (BatchItem, analyze_one, analyze_upload, as_error, batch_options, is_done, record_error,
+                    source_stamp)
 
-MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | AUDIO_EXTENSIONS | IMAGE_EXTENSIONS
+__all__ = ["BatchItem", "analyze_many", "analyze_one", "analyze_upload", "as_error", "batch_options",
+           "expand_paths", "is_done", "output_dirs", "record_error", "run_each", "source_stamp"]
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]], exts: set[str] = MEDIA_EXTENSIONS) -> list[Path]:
@@ -38,17 +38,6 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]], exts: set[str] = MEDIA
         else:
             out.append(p)
     return out
-
-
-def as_error(exc: Exception, path: Path) -> AvemotionError:
-    """Any failure on one file as a one-line AvemotionError; the traceback goes to the log (-v)."""
-    if isinstance(exc, AvemotionError):
-        return exc
-    if isinstance(exc, OSError) and exc.strerror:  # permission denied, disk full, a file in the way...
-        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
-        return AvemotionError(f"{exc.strerror.lower()}{where}", path)
-    logging.getLogger("avemotion").debug("unexpected error on %s", path, exc_info=True)
-    return AvemotionError(f"unexpected error ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})", path)
 
 
 def run_each(files: Sequence[Path], analyze: Callable[[Path], object]) -> Iterator[tuple[Path, object, AvemotionError | None]]:
@@ -76,90 +65,6 @@ def output_dirs(files: Sequence[Path], root: Path) -> dict[Path, Path]:
         name = f.stem if stems[f.stem] == 1 else "__".join(r.relative_to(common).parts)
         out[f] = root / name
     return out
-
-
-def source_stamp(path: Path, options: dict | None = None) -> dict:
-    """What makes a result current: the file (path, size, modification time) and the options used."""
-    st = path.stat()
-    stamp = {"path": str(path.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
-    return stamp | ({"options": options} if options is not None else {})
-
-
-def is_done(out: Path, stamp: dict) -> bool:
-    """True when ``out/result.json`` was made from this very file with these very options."""
-    try:
-        return json.loads((out / "result.json").read_text()).get("source") == stamp
-    except (OSError, ValueError):
-        return False
-
-
-@dataclass
-class BatchItem:
-    """One file of a batch: where its outputs are, and what became of it."""
-
-    path: Path
-    out: Path
-    status: str  # "ok", "done earlier" or "error"
-    result: object | None = None  # the AnalysisResult when status is "ok"
-    error: str | None = None
-
-    def to_dict(self) -> dict:
-        line = {"path": str(self.path), "out": str(self.out), "status": self.status}
-        if self.error:
-            return line | {"error": self.error}
-        if self.result is not None:
-            r = self.result
-            line |= {"label": r.label, "face": r.status["face"], "voice": r.status["voice"]}
-        return line
-
-
-def analyze_one(f: Path, target: Path, analyzer, options: dict, outputs: Sequence[str], force: bool = False) -> BatchItem:
-    """One file of a batch: skip it if ``target`` holds its current result, else analyse and write.
-
-    The same step runs in this process (:func:`analyze_many`) and on a Ray worker
-    (:mod:`avemotion.cluster`). Leftover temporary files of a run that was killed mid-write are
-    removed first; the outputs are written atomically, ``result.json`` last.
-    """
-    from .report.outputs import remove_partial, write_outputs
-
-    stamp = source_stamp(check_file(f), options)
-    if not force and is_done(target, stamp):
-        return BatchItem(f, target, "done earlier")
-    remove_partial(target)
-    result = analyzer.analyze(f, keep_frames="mp4" in outputs)
-    write_outputs(result, target, source=stamp, outputs=outputs)
-    result.sampled_frames = None  # the video is written: the frames go (a long batch keeps its results)
-    (target / "error.json").unlink(missing_ok=True)
-    return BatchItem(f, target, "ok", result)
-
-
-def analyze_upload(analyzer, upload: Path, out: Path, filename: str, annotate: bool = True, progress=None):
-    """One server job: analyse a stored upload into a fresh ``out``, shown under the user's ``filename``.
-
-    The step the server's own workers and its Ray tasks (:func:`avemotion.cluster.run_job`) share.
-    """
-    import shutil
-
-    from .report.outputs import write_outputs
-
-    result = analyzer.analyze(upload, progress=progress, keep_frames=annotate)
-    result.path = filename  # the user's name, not the stored one
-    if out.exists():
-        shutil.rmtree(out)
-    write_outputs(result, out, annotate=annotate, media=upload)
-    result.sampled_frames = None
-    return result
-
-
-def record_error(f: Path, target: Path, err: AvemotionError) -> BatchItem:
-    """``target/error.json`` with the one-line reason (an unwritable folder is logged, not raised)."""
-    from .evaluation import write_json
-
-    try:
-        write_json({"path": str(f), "error": err.reason}, target / "error.json")
-    except OSError as exc:  # an unwritable --out must not hide the file's own error
-        logging.getLogger("avemotion").warning("cannot record the error of %s: %s", f, exc)
-    return BatchItem(f, target, "error", error=err.reason)
 
 
 def analyze_many(paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike[str] = "avemotion-out",
@@ -203,6 +108,3 @@ def analyze_many(paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike
         yield item if err is None else record_error(f, dirs[f], err)
 
 
-def batch_options(config, outputs: Sequence[str]) -> dict:
-    """What a finished file's result must have been made with to be skipped: the options and outputs."""
-    return config.flat() | {"outputs": list(outputs)}

@@ -62,7 +62,7 @@ def _analyzer(config_json: str):
 
 def analyze_file(path: str, target: str, config_json: str, outputs: Sequence[str], force: bool):
     """The Ray task: one file, as the local batch does it; returns its :class:`BatchItem`."""
-    from .batch import analyze_one, as_error, batch_options, record_error
+    from .steps import analyze_one, as_error, batch_options, record_error
 
     f, out = Path(path), Path(target)
     try:
@@ -99,7 +99,7 @@ def analyze_on_ray(files: Sequence[Path], dirs: dict[Path, Path], config, output
 
 def _outcome(ray, ref, f: Path, target: Path):
     """The task's BatchItem, or the file's error when Ray gave up on it (retries spent)."""
-    from .batch import record_error
+    from .steps import record_error
     from .errors import AvemotionError
 
     try:
@@ -120,7 +120,7 @@ def run_job(upload: str, out: str, options: dict, filename: str, annotate: bool)
     Returns ``("done", label)`` or ``("failed", one-line reason)``; the job table stays with the
     server, which sees ``out`` (a shared filesystem on a cluster).
     """
-    from .batch import analyze_upload, as_error
+    from .steps import analyze_upload, as_error
 
     try:
         analyzer = _analyzer(json.dumps(options, sort_keys=True))

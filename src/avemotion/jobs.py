@@ -21,15 +21,28 @@ import shutil
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .errors import AvemotionError
-
-if TYPE_CHECKING:
-    from .server import ServerConfig
+from .errors import AvemotionError, OptionError, check_number
 
 log = logging.getLogger(__name__)
+
+@dataclass
+class JobsConfig:
+    """Where jobs live and how many run at once: the settings of :class:`Jobs` (the server's extend them)."""
+
+    data_dir: Path = field(default_factory=lambda: Path("avemotion-data"))
+    workers: int = 1  # analyses at once (each uses the CPU's cores through onnxruntime)
+    retention_days: float = 7.0
+    annotate: bool = True
+    ray: str | None = None  # run jobs on Ray: "local", "auto", "ray://host:10001" (avemotion.cluster)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.workers, bool) or int(check_number("workers", self.workers, 1, 64)) != self.workers:
+            raise OptionError(f"workers must be a whole number from 1 to 64, got {self.workers!r}")
+        self.retention_days = check_number("retention_days", self.retention_days, 0.0, 36_500)
+
 
 # ---------------------------------------------------------------------------------------------
 # The job table
@@ -82,7 +95,7 @@ class JobStore:
 class Jobs:
     """The job table, the files, the queue and the worker pool."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: JobsConfig) -> None:
         self.config = config
         self.root = Path(config.data_dir).resolve()
         self.uploads = self.root / "uploads"
@@ -148,7 +161,7 @@ class Jobs:
 
     def _work(self) -> None:
         from .pipeline import AnalyzeConfig
-        from .batch import analyze_upload
+        from .steps import analyze_upload
 
         while not self.stopping.is_set():
             try:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .errors import MediaError
 from .face.analyzer import Face, FaceOptions
 from .face.track import IoUTracker, smooth_over_time

@@ -32,9 +32,9 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import HTTPConnection
 
-from . import __version__
+from ._version import __version__
 from .errors import AvemotionError, MediaError, OptionError, check_number
-from .jobs import Jobs, safe_name, validate_media
+from .jobs import Jobs, JobsConfig, safe_name, validate_media
 from .media import MEDIA_EXTENSIONS, decode_image, to_bgr8
 from .pipeline import AnalyzeConfig
 
@@ -48,15 +48,10 @@ FILES = {"result": ("result.json", "application/json"), "timeline.csv": ("timeli
 
 
 @dataclass
-class ServerConfig:
-    """Settings of ``avemotion serve`` (each is a command-line option)."""
+class ServerConfig(JobsConfig):
+    """Settings of ``avemotion serve`` (each is a command-line option): the jobs' (:class:`JobsConfig`) and HTTP's."""
 
-    data_dir: Path = field(default_factory=lambda: Path("avemotion-data"))
-    workers: int = 1  # analyses at once (each uses the CPU's cores through onnxruntime)
     max_upload_mb: float = 200.0
-    retention_days: float = 7.0
-    annotate: bool = True
-    ray: str | None = None  # run jobs on Ray: "local", "auto", "ray://host:10001" (avemotion.cluster)
     # Who may talk to it (see Guard): Host names accepted (None: the loopback names when bound to
     # loopback, any when bound to all interfaces), other origins whose pages may call it, a token.
     allowed_hosts: list[str] | None = None
@@ -65,10 +60,8 @@ class ServerConfig:
     bind_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
-        if isinstance(self.workers, bool) or int(check_number("workers", self.workers, 1, 64)) != self.workers:
-            raise OptionError(f"workers must be a whole number from 1 to 64, got {self.workers!r}")
+        super().__post_init__()
         self.max_upload_mb = check_number("max_upload_mb", self.max_upload_mb, 0.001, 100_000)
-        self.retention_days = check_number("retention_days", self.retention_days, 0.0, 36_500)
         if self.token is not None and not (self.token.isascii() and self.token.isprintable() and self.token.strip()
                                            and " " not in self.token):
             # HTTP headers are latin-1 at best; a token a browser or curl cannot send would lock everyone out

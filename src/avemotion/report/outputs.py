@@ -328,7 +328,7 @@ td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}th{text
 
 def report_html(result, out: Path) -> str:
     """One self-contained page: summary, timeline figure (embedded), tracks, the annotated video."""
-    from .. import __version__
+    from .._version import __version__
 
     name = html.escape(Path(result.path).name)
     labels = result.all_labels
