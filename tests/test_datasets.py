@@ -52,3 +52,23 @@ def test_fer_csv(tmp_path):
     assert images.shape == (2, 48, 48) and labels == ["happy", "neutral"]
     images, labels = read_fer_csv(tmp_path / "fer.csv", usage="PrivateTest")
     assert labels == ["neutral"]
+
+
+@pytest.mark.parametrize(("folder", "corpus", "speakers", "classes"), [
+    ("nemo_speech_16k", "nemo", 9, {"angry", "fear", "happy", "neutral", "sad", "surprise"}),
+    ("ased_speech_16k", "ased", 65, {"angry", "fear", "happy", "neutral", "sad"}),
+])
+def test_the_opus_corpora_read_through_the_users_decoder(folder, corpus, speakers, classes):
+    """nEMO and ASED: their manifests, corpus kept apart, and a clip of each decoded by the path a user's file takes."""
+    from avemotion.datasets import read_corpora
+    from avemotion.media import load_audio, probe
+
+    from .conftest import SHARED, need
+
+    items = read_corpora([need(SHARED / folder)])
+    assert {it.corpus for it in items} == {corpus} and {it.label for it in items} == classes
+    assert len({it.speaker for it in items}) == speakers and all(it.speaker.startswith(f"{corpus}_") for it in items)
+    clip = items[0].path
+    info = probe(clip)
+    y = load_audio(clip)
+    assert info.kind == "audio" and y.dtype == np.float32 and 0.5 < y.size / 16000 < 30 and np.abs(y).max() > 0.01

@@ -119,10 +119,13 @@ class _Bundle:
 
 
 def _speech(min_segments: int | None):
+    from avemotion.speech.analyzer import SpeechAnalyzer
+
     labels = ["a", "b", "c"]
-    ns = SimpleNamespace(labels=labels, bundle=_Bundle("plain", labels),
+    ns = SimpleNamespace(labels=labels, bundle=_Bundle("plain", labels), inputs={"x": {"kind": "functionals"}},
                          adaptive=_Bundle("plain_adaptive", labels, min_segments) if min_segments else None,
                          features=lambda seg: {"x": np.array([[float(seg.mean())]], np.float32)})
+    ns._adapt = lambda feeds: SpeechAnalyzer._adapt(ns, feeds)
     return ns
 
 
@@ -150,8 +153,11 @@ def test_the_adapted_model_reads_a_recording_only_from_its_minimum_of_segments()
     sa = _speech(3)
     two = SpeechAnalyzer._result(sa, None, 5.0, _pieces([(1.0, (0, 1)), (2.0, (1, 2))]))
     assert two.model == "plain" and not two.adapted and sa.adaptive.calls == [] and sa.bundle.calls == [1, 1]
+    assert two.adaptation == "not adapted: 2 speech segments, fewer than the 3 it needs"
     three = SpeechAnalyzer._result(sa, None, 5.0, _pieces([(1.0, (0, 1)), (2.0, (1, 2)), (0.5, (2, 3))]))
     assert three.model == "plain_adaptive" and three.adapted and sa.adaptive.calls == [3]  # one batch of all three
+    assert three.adaptation == "adapted: 3 segments, one voice assumed"  # no voice input: nothing to check
+    assert SpeechAnalyzer._result(_speech(None), None, 5.0, _pieces([(1.0, (0, 1))] * 4)).adaptation is None
 
 
 def test_long_speech_is_cut_into_equal_pieces_no_longer_than_the_maximum():

@@ -7,7 +7,7 @@ The public API::
 
 from __future__ import annotations
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 import os as _os
 

@@ -20,14 +20,6 @@ from .errors import ModelError
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 
-def model_path(name: str) -> Path:
-    """Path of a file shipped in ``avemotion/models``."""
-    p = MODELS_DIR / name
-    if not p.exists():
-        raise ModelError(f"model file {name!r} is not installed in {MODELS_DIR}")
-    return p
-
-
 @dataclass
 class ModelBundle:
     """An ONNX model with its card. Load with :meth:`load`; run with :attr:`session`."""

@@ -382,7 +382,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if args.task == "face" and args.robustness:
-        from .evaluation import write_json
+        from .files import write_json
         from .evaluation.robustness import Scored, evaluate_robustness, load_faces
 
         images, labels, _ = load_faces(args.data[0], args.labels)
@@ -423,7 +423,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         with progress_callback("evaluate") as progress:
             report = evaluate_model(items, args.onnx, out, progress=progress, adapt=args.adapt, seed=args.seed)
     elif args.protocol == "loco":
-        from .evaluation import write_json
+        from .files import write_json
         from .training.speech import cnn_config, leave_one_corpus_out
 
         report = leave_one_corpus_out(items, args.model, args.seed, cnn_config(args.seed, args.epochs, args.mixup),

@@ -72,7 +72,8 @@ def analyze_one(f: Path, target: Path, analyzer, options: dict, outputs: Sequenc
     (:mod:`avemotion.cluster`). Leftover temporary files of a run that was killed mid-write are
     removed first; the outputs are written atomically, ``result.json`` last.
     """
-    from .report.outputs import remove_partial, write_outputs
+    from .files import remove_partial
+    from .report.outputs import write_outputs
 
     stamp = source_stamp(check_file(f), options)
     if not force and is_done(target, stamp):
@@ -105,7 +106,7 @@ def analyze_upload(analyzer, upload: Path, out: Path, filename: str, annotate: b
 
 def record_error(f: Path, target: Path, err: AvemotionError) -> BatchItem:
     """``target/error.json`` with the one-line reason (an unwritable folder is logged, not raised)."""
-    from .evaluation import write_json
+    from .files import write_json
 
     try:
         write_json({"path": str(f), "error": err.reason}, target / "error.json")

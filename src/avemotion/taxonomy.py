@@ -133,8 +133,3 @@ def top_label(probs: Mapping[str, float] | None) -> str | None:
 def as_dict(probs: np.ndarray, labels: Sequence[str]) -> dict[str, float]:
     """Map label → probability, rounded for printing and JSON."""
     return {lab: round(float(p), 6) for lab, p in zip(labels, np.asarray(probs).ravel())}
-
-
-def from_dict(probs: Mapping[str, float], labels: Sequence[str]) -> np.ndarray:
-    """The inverse of :func:`as_dict` (missing labels are 0)."""
-    return np.array([float(probs.get(lab, 0.0)) for lab in labels], dtype=np.float32)

@@ -11,7 +11,6 @@ weighted accuracy (WA, plain accuracy), macro-F1 and per-class recall, from scik
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -112,14 +111,4 @@ def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
-    return path
-
-
-def write_json(obj: dict, path: str | os.PathLike[str]) -> Path:
-    """Write JSON atomically (temp file, then rename), so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", errors="backslashreplace")
-    os.replace(tmp, path)
     return path

@@ -17,7 +17,8 @@ import numpy as np
 
 from ..datasets import Item, ferplus_majorities, find_ferplus, read_class_folders
 from ..errors import AvemotionError
-from . import expected_calibration_error, plot_confusion, score, write_json
+from ..files import write_json
+from . import expected_calibration_error, plot_confusion, score
 from ..media import IMAGE_EXTENSIONS, read_image
 from ..face.classify import FaceClassifier
 from ..face.preprocess import crop_face

@@ -17,7 +17,8 @@ import numpy as np
 
 from ..datasets import Item
 from ..errors import AvemotionError
-from . import enrolment, expected_calibration_error, plot_confusion, score, speaker_keys, write_json
+from ..files import write_json
+from . import enrolment, expected_calibration_error, plot_confusion, score, speaker_keys
 from ..taxonomy import align, modelled
 from ..speech.analyzer import SpeechAnalyzer
 

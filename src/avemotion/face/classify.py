@@ -32,10 +32,6 @@ class FaceClassifier:
         self.tta = bool(self.bundle.card.get("tta", True)) if tta is None else tta
         self.batch_size = batch_size
 
-    def predict(self, crops: np.ndarray) -> list[str]:
-        """The most probable label of each crop (scikit-learn's sense of predict)."""
-        return [self.labels[i] for i in self.predict_proba(crops).argmax(axis=1)]
-
     def predict_proba(self, crops: np.ndarray) -> np.ndarray:
         """Probabilities over :attr:`labels` for uint8 crops (N, 48, 48) → (N, classes), float32."""
         crops = np.asarray(crops, dtype=np.uint8)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic, write_json
 from ..taxonomy import top_label
 
 #: annotated.mp4 is drawn at most this many pixels on its longer side (720p).
@@ -72,30 +72,6 @@ def parse_outputs(text: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(k for k in OUTPUTS if k in names or k == "json")
 
 
-def _atomic(path: Path, write) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
-def remove_partial(out: Path) -> int:
-    """Delete what a writer killed mid-file left in ``out`` (``.NAME.PID.tmp.EXT``); how many."""
-    n = 0
-    for leftover in out.glob(".*.tmp*") if out.is_dir() else ():
-        leftover.unlink(missing_ok=True)
-        n += 1
-    return n
-
-
-def write_json(data: dict, path: Path) -> Path:
-    return _atomic(path, lambda t: t.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8", errors="backslashreplace"))
-
-
 def write_csv(rows: list[dict], path: str | os.PathLike[str]) -> Path:
     """Rows of dicts as CSV with a header (None written as an empty cell), with the standard library."""
     import csv
@@ -126,7 +102,7 @@ def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | No
         if name not in kinds or name == "json":
             continue
         try:
-            files[output.filename] = _atomic(out / output.filename, lambda t, o=output: o.write(result, t, context))
+            files[output.filename] = atomic(out / output.filename, lambda t, o=output: o.write(result, t, context))
         except OutputSkipped as exc:
             if str(exc):
                 skipped[output.filename] = str(exc)
@@ -136,7 +112,7 @@ def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | No
     data["outputs"] = sorted([*files, "result.json"])
     if skipped:
         data["outputs_skipped"] = skipped
-    files["result.json"] = write_json(data, out / "result.json")
+    files["result.json"] = write_json(data, out / "result.json", indent=1)
     return files
 
 

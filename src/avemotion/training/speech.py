@@ -697,7 +697,8 @@ def cnn_config(seed: int, epochs: int | None, mixup: float | None = None) -> CNN
 def cross_validate_report(items: Sequence[Item], model: str, folds: int, seed: int, out: Path,
                           epochs: int | None = None) -> dict:
     """Run :func:`cross_validate` and write ``metrics.json`` and ``confusion.png`` into ``out``."""
-    from ..evaluation import plot_confusion, write_json
+    from ..evaluation import plot_confusion
+    from ..files import write_json
 
     result = cross_validate(items, model, folds, cnn_config(seed, epochs), seed)
     report = result.to_dict()
