@@ -7,23 +7,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from avemotion.batch import analyze_one, is_done, source_stamp
-from avemotion.cli import main
-from avemotion.pipeline import VideoAnalyzer
 
-
-@pytest.fixture(scope="module")
-def va():
-    return VideoAnalyzer()
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+from .test_analyze import run, va  # noqa: F401 (va: the module-scoped analyser fixture)
 
 
 def image(path: Path, value: int = 80, size: tuple[int, int] = (64, 64)) -> Path:
