@@ -46,6 +46,14 @@ def need_chromium() -> str:
     return chromium
 
 
+@pytest.fixture(scope="module")
+def va():
+    """The video analyser with the shipped models, loaded once per test module."""
+    from avemotion.pipeline import VideoAnalyzer
+
+    return VideoAnalyzer()
+
+
 @pytest.fixture(autouse=True)
 def _cache(tmp_path_factory, monkeypatch):
     """Every test gets its own feature cache, never the user's."""

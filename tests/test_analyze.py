@@ -12,15 +12,10 @@ import pandas as pd
 import pytest
 
 from avemotion.cli import main
-from avemotion.pipeline import AnalyzeConfig, VideoAnalyzer
+from avemotion.pipeline import AnalyzeConfig
 from avemotion.taxonomy import FACE_EMOTIONS
 
 from .conftest import CLIPS, RAVDESS, ROOT, SHARED, need, need_chromium, voice_like
-
-
-@pytest.fixture(scope="module")
-def va():
-    return VideoAnalyzer()
 
 
 def run(capsys, *argv):

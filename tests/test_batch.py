@@ -10,7 +10,7 @@ import numpy as np
 
 from avemotion.batch import analyze_one, is_done, source_stamp
 
-from .test_analyze import run, va  # noqa: F401 (va: the module-scoped analyser fixture)
+from .test_analyze import run
 
 
 def image(path: Path, value: int = 80, size: tuple[int, int] = (64, 64)) -> Path:
