@@ -29,18 +29,26 @@ def main() -> None:
     report = json.loads(Path(args.metrics).read_text())
     m = report["metrics"]
     keep = ("n", "accuracy", "unweighted_accuracy", "macro_f1", "per_class_recall", "expected_calibration_error")
-    metrics = {"protocol": f"FER2013 test/ (PrivateTest), {m['n']} faces, 7 classes, test-time flip "
+    ferplus = report.get("labels") == "ferplus"
+    labels = "FER+ majority of the ten raters (images with a seven-class majority)" if ferplus else "FER2013's labels"
+    metrics = {"protocol": f"FER2013 test/ (PrivateTest), {m['n']} faces, 7 classes, {labels}, test-time flip "
                            f"{'on' if report['tta'] else 'off'}; chosen on val/ only",
                **{k: m[k] for k in keep if k in m},
-               "headline": f"FER2013 test accuracy {m['accuracy']:.3f}"}
+               "headline": (f"FER+ test accuracy {m['accuracy']:.3f}" if ferplus else
+                            f"FER2013 test accuracy {m['accuracy']:.3f}")}
+    if ferplus and "metrics_folder_labels" in report:
+        f = report["metrics_folder_labels"]
+        metrics["same_faces_fer2013_labels"] = {k: f[k] for k in keep if k in f and k != "per_class_recall"}
     for item in args.also:
         name, path = item.split("=", 1)
         metrics[name] = round(json.loads(Path(path).read_text())["metrics"]["accuracy"], 4)
     if args.robustness:
         rob = json.loads(Path(args.robustness).read_text())
         col = args.column or args.model
-        metrics["robustness"] = {"protocol": f"FER2013 test faces ({rob['faces']}) in a {rob['frame']}, transformed, "
-                                             "found by BlazeFace and aligned as in analyze; a missed face counts wrong",
+        scheme = "FER+ majority labels" if rob.get("labels") == "ferplus" else "FER2013 labels"
+        metrics["robustness"] = {"protocol": f"FER2013 test faces ({rob['faces']}, {scheme}) in a {rob['frame']}, "
+                                             "transformed, found by BlazeFace and aligned as in analyze; a missed "
+                                             "face counts wrong",
                                  "mean_over_transformations": rob["mean_over_transformations"][col],
                                  "accuracy": {c: row[col] for c, row in rob["conditions"].items()},
                                  "found": {c: row["found"] for c, row in rob["conditions"].items()}}

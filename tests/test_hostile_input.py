@@ -323,7 +323,7 @@ def test_face_annotate_where_it_cannot_be_written_says_why(tmp_path, capsys):
         assert code != 0 and why in err, (target, err)
 
 
-def test_speech_plot_without_matplotlib_fails_before_the_analysis(capsys, monkeypatch, write_wav):
+def test_speech_plot_without_matplotlib_fails_before_the_analysis(capsys, monkeypatch, write_wav, tmp_path):
     import builtins
 
     import avemotion.speech.analyzer as sa
@@ -338,5 +338,5 @@ def test_speech_plot_without_matplotlib_fails_before_the_analysis(capsys, monkey
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     called = []
     monkeypatch.setattr(sa.SpeechAnalyzer, "analyze", lambda *a, **k: called.append(1))
-    code, _, err = run(capsys, "speech", write_wav("a.wav", voice_like(1.0)), "--plot", "out.png")
+    code, _, err = run(capsys, "speech", write_wav("a.wav", voice_like(1.0)), "--plot", tmp_path / "out.png")
     assert code != 0 and "avemotion[plots]" in err and not called
