@@ -99,3 +99,17 @@ def test_evaluate_options_are_one_line_errors(capsys, tmp_path, args):
     assert main(["evaluate", "speech", str(tmp_path), *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("avemotion: error:")
+
+
+@pytest.mark.parametrize(("module", "extra"), [("matplotlib", "plots"), ("ray", "ray"), ("torch", "train"),
+                                               ("pandas", "dataframe"), ("fastapi", "server")])
+def test_a_missing_module_names_the_extra_that_brings_it(module, extra, capsys, monkeypatch):
+    import avemotion.cli as cli
+
+    def missing(args):
+        raise ModuleNotFoundError(f"No module named '{module}'", name=module)
+
+    monkeypatch.setattr(cli, "cmd_models", missing)
+    assert cli.main(["models"]) == 2
+    err = capsys.readouterr().err
+    assert f"pip install 'avemotion[{extra}]'" in err and len(err.strip().splitlines()) == 1

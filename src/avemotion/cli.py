@@ -685,6 +685,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Which extra (pyproject.toml) brings a module that a command imports on demand.
+EXTRA_OF_MODULE = {"torch": "train", "onnx": "train", "skl2onnx": "train", "librosa": "baseline",
+                   "sklearn": "eval", "matplotlib": "plots", "pandas": "dataframe", "fastapi": "server",
+                   "uvicorn": "server", "multipart": "server", "ray": "ray"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -695,7 +701,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(str(exc))
         return 2
     except ModuleNotFoundError as exc:
-        _err(f"{exc.name} is not installed; `pip install 'avemotion[train]'` for training")
+        top = (exc.name or "").split(".")[0]
+        extra = EXTRA_OF_MODULE.get(top)
+        _err(f"{exc.name} is not installed" + (f": pip install 'avemotion[{extra}]'" if extra else ""))
         return 2
     except KeyboardInterrupt:
         _err("interrupted")
