@@ -125,7 +125,14 @@ def test_leave_one_corpus_out_never_trains_on_the_held_out_corpus(monkeypatch):
     rav = report["corpora"]["ravdess"]
     assert "calm" not in rav["metrics"]["per_class_recall"]  # CASIA and EMOVO have no calm: scored as neutral
     assert "disgust" not in report["corpora"]["casia"]["metrics"]["per_class_recall"]
-    assert 0 <= report["mean_expected_calibration_error"] <= 1
+    per = [r["metrics"]["expected_calibration_error"] for r in report["corpora"].values()]
+    uas = [r["metrics"]["unweighted_accuracy"] for r in report["corpora"].values()]
+    assert report["mean_expected_calibration_error"] == pytest.approx(np.mean(per), abs=1e-4)
+    assert report["mean_unweighted_accuracy"] == pytest.approx(np.mean(uas), abs=1e-4)
+    assert report["min_unweighted_accuracy"] == pytest.approx(min(uas), abs=1e-4)
+    for r in report["corpora"].values():  # UA is the mean of the per-class recalls it reports
+        assert r["metrics"]["unweighted_accuracy"] == pytest.approx(np.mean(list(r["metrics"]["per_class_recall"].values())),
+                                                                    abs=1e-3)
 
 
 @pytest.mark.slow
