@@ -240,9 +240,9 @@ def test_demo_runs_on_the_bundled_clip(tmp_path, capsys):
     assert code == 0 and (tmp_path / "demo" / "report.html").exists()
     assert "report:" in out and "face: ok" in out and "overall: happy" in out
     # What the README promises of the clip: a man going from neutral to a smile.
-    windows = json.loads((tmp_path / "demo" / "result.json").read_text())["timeline"]
-    tops = [max(w["face"]["probabilities"], key=w["face"]["probabilities"].get) for w in windows]
-    assert tops[0] == "neutral" and tops[-1] == "happy", tops
+    frames = json.loads((tmp_path / "demo" / "result.json").read_text())["frames"]
+    tops = [max(f["faces"][0]["probabilities"], key=f["faces"][0]["probabilities"].get) for f in frames]
+    assert tops[0] == "neutral" and tops[-1] == "happy" and tops.index("happy") > 0, tops
 
 
 def test_single_bad_file_is_one_line(tmp_path, capsys):

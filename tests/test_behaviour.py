@@ -48,7 +48,7 @@ def speech_clips():
     from avemotion.speech.analyzer import SpeechAnalyzer
 
     clips = speech_set()
-    sa = SpeechAnalyzer()
+    sa = SpeechAnalyzer(adapt=True)
     feeds = [sa.features(load_audio(p)) for p, _, _ in clips]
     return sa, clips, feeds
 
