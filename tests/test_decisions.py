@@ -211,3 +211,218 @@ def test_face_analyze_batch_gives_each_face_its_own_probabilities():
     whole = FaceAnalyzer.analyze_batch(fa, images[:1], detect=False)
     assert [(f.box, f.score, f.label) for f in whole[0]] == [((0, 0, 64, 48), 1.0, labels[0])]
     assert FaceAnalyzer.analyze_batch(fa, [images[1]]) == [[]]
+
+
+# -- the timeline: how many windows, where they start and end, what each fuses --------------------------
+
+
+def _timeline_self(window: float, rule: str = "confidence", weights=None):
+    from avemotion.fusion import FusionOptions
+
+    ns = _lanes()
+    ns.config = SimpleNamespace(fusion=FusionOptions(rule=rule, window=window,
+                                                     weights=weights or {"face": 0.5, "voice": 0.5}))
+    ns._face_lane = lambda *a: VideoAnalyzer._face_lane(ns, *a)
+    ns._voice_lane = lambda *a: VideoAnalyzer._voice_lane(ns, *a)
+    return ns
+
+
+def test_timeline_windows_cover_the_file_and_fuse_each_window():
+    from avemotion.fusion import FusionOptions
+
+    def frame(t, top):
+        return SimpleNamespace(time=t, faces=[SimpleNamespace(track=0, probabilities=onehot_ish(top, 0.9))])
+
+    frames = [frame(0.0, "happy"), frame(0.5, "happy"), frame(1.0, "sad"), frame(1.5, "sad"), frame(2.0, "sad")]
+    speech = SimpleNamespace(segments=[_segment(0.2, 1.2, "angry")])
+    info = SimpleNamespace(has_video=True)
+    ns = _timeline_self(1.0)
+    windows = VideoAnalyzer._timeline(ns, 2.3333, frames, 0, speech, info)
+    assert [(w.start, w.end) for w in windows] == [(0.0, 1.0), (1.0, 2.0), (2.0, 2.333)]
+    assert [w.face.coverage for w in windows] == [1.0, 1.0, 1.0] and [w.voice.coverage for w in windows] == [0.8, 0.2, 0.0]
+    assert windows[2].voice.status == "no speech" and windows[2].fused == pytest.approx(
+        {k: round(v, 6) for k, v in onehot_ish("sad", 0.9).items()}, abs=1e-5)
+    for w in windows:  # each window's fused value is the rule applied to that window's lanes
+        expected = confidence_fusion({"face": ModalityInput(w.face.probabilities, w.face.coverage),
+                                      "voice": ModalityInput(w.voice.probabilities, w.voice.coverage)},
+                                     FusionOptions(window=1.0))
+        assert w.fused == pytest.approx(expected, abs=1e-6)
+    weighted = VideoAnalyzer._timeline(_timeline_self(1.0, "weighted", {"face": 1.0, "voice": 3.0}),
+                                       2.3333, frames, 0, speech, info)
+    assert max(weighted[0].fused, key=weighted[0].fused.get) == "angry"
+    assert len(VideoAnalyzer._timeline(ns, 2.0, frames, 0, speech, info)) == 2  # no empty window at the end
+    assert len(VideoAnalyzer._timeline(ns, 2.0000000001, frames, 0, speech, info)) == 2
+    empty = VideoAnalyzer._timeline(_timeline_self(0.5), 0.0, [], None, None, SimpleNamespace(has_video=False))
+    assert [(w.start, w.end, w.face.status, w.voice.status, w.fused) for w in empty] == [(0.0, 0.5, "missing", "missing", None)]
+    rounded = VideoAnalyzer._timeline(_timeline_self(0.3), 0.7, [], None, None, SimpleNamespace(has_video=False))
+    assert [(w.start, w.end) for w in rounded] == [(0.0, 0.3), (0.3, 0.6), (0.6, 0.7)]
+
+
+def test_fuse_timeline_calls_a_rule_per_window_or_once_over_time():
+    from avemotion.fusion import FusionOptions, fuse_timeline, over_time
+
+    seen = []
+
+    def per_window(window, options):
+        seen.append((window, options))
+        return {"w": window["k"]}
+
+    opts = FusionOptions()
+    assert fuse_timeline(per_window, [{"k": 1}, {"k": 2}], opts) == [{"w": 1}, {"w": 2}]
+    assert seen == [({"k": 1}, opts), ({"k": 2}, opts)]
+
+    @over_time
+    def whole(windows, options):
+        seen.append(("all", list(windows), options))
+        return [{"n": len(windows)}] * len(windows)
+
+    assert whole.over_time is True
+    assert fuse_timeline(whole, ({"k": 1}, {"k": 2}), opts) == [{"n": 2}, {"n": 2}]
+    assert seen[-1] == ("all", [{"k": 1}, {"k": 2}], opts)
+    short = over_time(lambda windows, options: [None])
+    with pytest.raises(ValueError, match=r"^fusion rule over time gave 1 windows for 2$"):
+        fuse_timeline(short, [{}, {}], opts)
+
+
+def test_lanes_that_see_nothing_have_no_coverage():
+    frames = [SimpleNamespace(time=0.0, faces=[]), SimpleNamespace(time=1.0, faces=[])]
+    times = np.array([0.0, 1.0])
+    for info, status in ((SimpleNamespace(has_video=False), "missing"), (SimpleNamespace(has_video=True), "no face")):
+        lane = VideoAnalyzer._face_lane(_lanes(), frames, times, 0, 0.0, 1.0, info)
+        assert (lane.probabilities, lane.coverage, lane.status) == (None, 0.0, status)
+    for speech, status in ((None, "missing"), (SimpleNamespace(segments=[]), "no speech")):
+        lane = VideoAnalyzer._voice_lane(_lanes(), speech, 0.0, 1.0)
+        assert (lane.probabilities, lane.coverage, lane.status) == (None, 0.0, status)
+
+
+def test_face_lane_window_edges_and_rounding():
+    def frame(t):
+        return SimpleNamespace(time=t, faces=[SimpleNamespace(track=0, probabilities=onehot_ish("fear", 0.9))])
+
+    frames = [frame(t) for t in (0.0, 0.999999, 1.0, 1.5, 2.0)] + [SimpleNamespace(time=1.7, faces=[])]
+    times = np.array([f.time for f in frames])
+    info = SimpleNamespace(has_video=True)
+    first = VideoAnalyzer._face_lane(_lanes(), frames, times, 0, 1.0, 2.0, info)
+    assert first.status == "ok" and first.coverage == 0.75  # 1.0 and 1.5 and 0.999999 (within 1e-6), not 2.0; 1.7 empty
+    third = VideoAnalyzer._face_lane(_lanes(), frames[:3] + [frame(1.1), frame(1.2), SimpleNamespace(time=1.3, faces=[]),
+                                                             SimpleNamespace(time=1.4, faces=[])],
+                                     np.array([0.0, 0.999999, 1.0, 1.1, 1.2, 1.3, 1.4]), 0, 1.0, 2.0, info)
+    assert third.coverage == 0.667  # 4 of 6 frames, rounded to three digits
+
+
+# -- fusion's own arithmetic ------------------------------------------------------------------------------
+
+
+def test_fusion_edge_cases_are_exact():
+    from avemotion.taxonomy import SPEECH_EMOTIONS
+
+    voice = {lab: (0.5 if lab == "calm" else 0.5 / 7) for lab in SPEECH_EMOTIONS}  # calm folds into neutral
+    face = onehot_ish("happy", 0.6)
+    out = weighted_average({"face": ModalityInput(face), "voice": ModalityInput(voice)},
+                           FusionOptions(weights={"face": 1.0, "voice": 1.0}))
+    assert out["neutral"] == pytest.approx((face["neutral"] + 0.5 + 0.5 / 7) / 2, abs=1e-6)
+    assert sum(out.values()) == pytest.approx(1.0, abs=1e-5)
+    # a modality with no weight, or a weight of zero, says nothing; coverage above 1 counts as 1
+    only_voice = confidence_fusion({"face": ModalityInput(FACE, 1.0), "voice": ModalityInput(VOICE, 1.0)},
+                                   FusionOptions(weights={"face": 0.0, "voice": 1.0}))
+    assert only_voice == pytest.approx({k: round(v, 6) for k, v in VOICE.items()})
+    over = confidence_fusion({"face": ModalityInput(FACE, 5.0), "voice": ModalityInput(VOICE, 1.0)})
+    capped = confidence_fusion({"face": ModalityInput(FACE, 1.0), "voice": ModalityInput(VOICE, 1.0)})
+    assert over == capped
+    neg = confidence_fusion({"face": ModalityInput(FACE, -1.0), "voice": ModalityInput(VOICE, 1.0)})
+    assert neg == pytest.approx({k: round(v, 6) for k, v in VOICE.items()})  # negative coverage: no weight
+    # exactly at the minimum confidence the modality still counts
+    from avemotion.fusion import _aligned
+
+    pa, mask = _aligned(FACE, FACE_EMOTIONS)
+    at = float(np.clip(0.5, 0, 1)) * (0.5 + peakedness(pa[mask]))
+    kept = confidence_fusion({"face": ModalityInput(FACE, 0.5), "voice": ModalityInput(None)},
+                             FusionOptions(min_confidence=at))
+    assert kept is not None and max(kept, key=kept.get) == "happy"
+    # both present in the first modality listed only: the loop goes on past a skipped one
+    later = confidence_fusion({"face": ModalityInput(None), "voice": ModalityInput(VOICE, 1.0)})
+    assert later == pytest.approx({k: round(v, 6) for k, v in VOICE.items()})
+    assert weighted_average({"face": ModalityInput(None), "voice": ModalityInput(VOICE)}) == pytest.approx(
+        {k: round(v, 6) for k, v in VOICE.items()})
+    assert peakedness([0.5, 0.5]) == pytest.approx(0.0) and peakedness([0.9, 0.1]) == pytest.approx(0.531, abs=1e-3)
+
+
+def test_weights_are_read_exactly_and_refused_with_their_reason(tmp_path):
+    import json
+
+    from avemotion.errors import AvemotionError, OptionError
+    from avemotion.fusion import load_weights
+
+    assert load_weights("face=0.6,voice=0.4") == {"face": 0.6, "voice": 0.4}
+    assert load_weights(" face = 2 ") == {"face": 2.0, "voice": 0.0}  # a modality not named gets no weight
+    f = tmp_path / "w.json"
+    f.write_text(json.dumps({"weights": {"voice": 3}}))
+    assert load_weights(str(f)) == {"face": 0.0, "voice": 3.0}
+    f.write_text(json.dumps({"face": 1, "voice": 1}))
+    assert load_weights(str(f)) == {"face": 1.0, "voice": 1.0}
+    with pytest.raises(AvemotionError, match=r"weights must look like face=0.6,voice=0.4, got '" + str(f)):
+        load_weights(str(f), allow_file=False)  # the web form never names a file
+    cases = [("{not json", r"weights file is not valid JSON \("), ("[1, 2]", r'weights file must hold \{"face": number'),
+             ('{"weights": 5}', r'weights file must hold \{"face": number')]
+    for text, why in cases:
+        f.write_text(text)
+        with pytest.raises(AvemotionError, match=why) as err:
+            load_weights(str(f))
+        assert err.value.path == str(f)
+    with pytest.raises(AvemotionError, match=r"^weights name face and/or voice only; got \['vioce'\]$"):
+        load_weights("face=1,vioce=1")
+    with pytest.raises(AvemotionError, match=r"^weights must not all be zero; got \{'face': 0.0, 'voice': 0.0\}$"):
+        load_weights("face=0,voice=0")
+    with pytest.raises(AvemotionError, match=r"^weights must look like face=0.6,voice=0.4, got 'face'$"):
+        load_weights("face")
+    with pytest.raises(OptionError, match="weight of face"):
+        load_weights("face=-1,voice=1")
+
+
+def test_fusion_options_say_what_is_wrong():
+    from avemotion.errors import OptionError
+
+    with pytest.raises(OptionError, match=r"^fusion must be one of confidence, weighted, not 'vote'$"):
+        FusionOptions(rule="vote")
+    with pytest.raises(OptionError, match=r"^weights must map face/voice to numbers, got \[1, 2\]$"):
+        FusionOptions(weights=[1, 2])
+    with pytest.raises(OptionError, match=r"^weights must not all be zero$"):
+        FusionOptions(weights={"face": 0, "voice": 0})
+    with pytest.raises(OptionError, match="window"):
+        FusionOptions(window=0.01)
+    ok = FusionOptions(rule="weighted", weights={"face": 1, "voice": 0}, window=2)
+    assert (ok.rule, ok.weights, ok.window) == ("weighted", {"face": 1.0, "voice": 0.0}, 2.0)
+
+
+def test_the_adapted_variant_is_found_only_when_its_card_matches(tmp_path):
+    import json
+    import shutil
+
+    from avemotion.bundles import MODELS_DIR, ModelBundle
+    from avemotion.speech.analyzer import _adaptive_variant
+
+    for name in ("speech", "speech_adaptive"):
+        for ext in (".onnx", ".json"):
+            shutil.copy(MODELS_DIR / f"{name}{ext}", tmp_path / f"{name}{ext}")
+    plain = ModelBundle.load(tmp_path / "speech.onnx")
+    found = _adaptive_variant(plain, None)
+    assert found is not None and found.name == "speech_adaptive" and found.path == tmp_path / "speech_adaptive.onnx"
+    card = json.loads((tmp_path / "speech_adaptive.json").read_text())
+    for change in ({"adaptation": {**card["adaptation"], "adapts": "other"}}, {"labels": card["labels"][::-1]},
+                   {"inputs": {}}):
+        (tmp_path / "speech_adaptive.json").write_text(json.dumps(card | change))
+        assert _adaptive_variant(plain, None) is None, change
+    (tmp_path / "speech_adaptive.onnx").unlink()
+    assert _adaptive_variant(plain, None) is None
+
+
+def test_speech_result_rounds_times_to_the_millisecond_and_keeps_float32():
+    from avemotion.speech.analyzer import SpeechAnalyzer
+
+    sa = _speech(None)
+    r = SpeechAnalyzer._result(sa, "a.wav", 10.12345, _pieces([(0.5, (0.0004, 1.23456)), (1.0, (2.00049, 3.0005))]))
+    assert [(s.start, s.end) for s in r.segments] == [(0.0, 1.235), (2.0, 3.001)]
+    assert (r.duration, r.speech_seconds, r.path, r.labels) == (10.123, 2.234, "a.wav", ["a", "b", "c"])
+    assert all(isinstance(v, float) for s in r.segments for v in s.probabilities.values())
+    adapted = SpeechAnalyzer._result(_speech(2), None, 4.0, _pieces([(1.0, (0, 1)), (2.0, (1, 2))]))
+    assert adapted.adapted and [s.label for s in adapted.segments] == ["c", "c"]
