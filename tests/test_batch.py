@@ -49,8 +49,9 @@ def test_analyze_one_skips_current_results_and_redoes_the_rest(tmp_path, va):
     first = analyze_one(f, out, va, {"o": 1}, ["json"])
     assert first.status == "ok" and first.result is not None and first.error is None
     assert json.loads((out / "result.json").read_text())["source"] == source_stamp(f, {"o": 1})
+    assert sorted(p.name for p in out.iterdir()) == ["result.json"]  # only the outputs asked for
     again = analyze_one(f, out, va, {"o": 1}, ["json"])
-    assert again.status == "done earlier" and again.result is None
+    assert again.status == "done earlier" and again.result is None and again.out == out and again.path == f
     assert analyze_one(f, out, va, {"o": 1}, ["json"], force=True).status == "ok"
     assert analyze_one(f, out, va, {"o": 2}, ["json"]).status == "ok"  # other options
     (out / "error.json").write_text("{}")  # an earlier failure's record, and a killed writer's leftover

@@ -426,3 +426,28 @@ def test_speech_result_rounds_times_to_the_millisecond_and_keeps_float32():
     assert all(isinstance(v, float) for s in r.segments for v in s.probabilities.values())
     adapted = SpeechAnalyzer._result(_speech(2), None, 4.0, _pieces([(1.0, (0, 1)), (2.0, (1, 2))]))
     assert adapted.adapted and [s.label for s in adapted.segments] == ["c", "c"]
+
+
+def test_a_modality_the_weights_do_not_name_has_no_say():
+    out = confidence_fusion({"face": ModalityInput(FACE), "voice": ModalityInput(VOICE)},
+                            FusionOptions(weights={"face": 1.0}))
+    assert out == pytest.approx({k: round(v, 6) for k, v in FACE.items()})
+    out = weighted_average({"face": ModalityInput(FACE), "voice": ModalityInput(VOICE)}, FusionOptions(weights={"voice": 2.0}))
+    assert out == pytest.approx({k: round(v, 6) for k, v in VOICE.items()})
+    zero = weighted_average({"face": ModalityInput(FACE), "voice": ModalityInput(VOICE)},
+                            FusionOptions(weights={"face": 0.0, "voice": 2.0}))
+    assert zero == pytest.approx({k: round(v, 6) for k, v in VOICE.items()})
+
+
+def test_a_label_no_modality_can_express_is_zero():
+    voice = {"angry": 0.7, "happy": 0.1, "neutral": 0.1, "sad": 0.1}  # a four-class voice model
+    out = weighted_average({"face": ModalityInput(None), "voice": ModalityInput(voice)})
+    assert out == {"angry": 0.7, "disgust": 0.0, "fear": 0.0, "happy": 0.1, "neutral": 0.1, "sad": 0.1, "surprise": 0.0}
+
+
+def test_voice_lane_coverage_is_the_share_of_a_short_window_and_rounded():
+    speech = SimpleNamespace(segments=[_segment(0.0, 0.2, "sad"), _segment(0.3, 0.3004, "happy")])
+    lane = VideoAnalyzer._voice_lane(_lanes(), speech, 0.0, 0.5)
+    assert lane.coverage == 0.4 and max(lane.probabilities, key=lane.probabilities.get) == "sad"  # 0.2 of 0.5 s
+    thirds = VideoAnalyzer._voice_lane(_lanes(), SimpleNamespace(segments=[_segment(0.0, 1.0, "sad")]), 0.0, 1.5)
+    assert thirds.coverage == 0.667
