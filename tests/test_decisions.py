@@ -233,13 +233,14 @@ def test_timeline_windows_cover_the_file_and_fuse_each_window():
     def frame(t, top):
         return SimpleNamespace(time=t, faces=[SimpleNamespace(track=0, probabilities=onehot_ish(top, 0.9))])
 
-    frames = [frame(0.0, "happy"), frame(0.5, "happy"), frame(1.0, "sad"), frame(1.5, "sad"), frame(2.0, "sad")]
+    frames = [frame(0.0, "happy"), SimpleNamespace(time=0.25, faces=[]), frame(0.5, "happy"), frame(1.0, "sad"),
+              frame(1.5, "sad"), frame(2.0, "sad")]
     speech = SimpleNamespace(segments=[_segment(0.2, 1.2, "angry")])
     info = SimpleNamespace(has_video=True)
     ns = _timeline_self(1.0)
     windows = VideoAnalyzer._timeline(ns, 2.3333, frames, 0, speech, info)
     assert [(w.start, w.end) for w in windows] == [(0.0, 1.0), (1.0, 2.0), (2.0, 2.333)]
-    assert [w.face.coverage for w in windows] == [1.0, 1.0, 1.0] and [w.voice.coverage for w in windows] == [0.8, 0.2, 0.0]
+    assert [w.face.coverage for w in windows] == [0.667, 1.0, 1.0] and [w.voice.coverage for w in windows] == [0.8, 0.2, 0.0]
     assert windows[2].voice.status == "no speech" and windows[2].fused == pytest.approx(
         {k: round(v, 6) for k, v in onehot_ish("sad", 0.9).items()}, abs=1e-5)
     for w in windows:  # each window's fused value is the rule applied to that window's lanes
@@ -451,3 +452,78 @@ def test_voice_lane_coverage_is_the_share_of_a_short_window_and_rounded():
     assert lane.coverage == 0.4 and max(lane.probabilities, key=lane.probabilities.get) == "sad"  # 0.2 of 0.5 s
     thirds = VideoAnalyzer._voice_lane(_lanes(), SimpleNamespace(segments=[_segment(0.0, 1.0, "sad")]), 0.0, 1.5)
     assert thirds.coverage == 0.667
+
+
+def test_a_voice_with_fewer_labels_fuses_label_by_label():
+    """Labels only the face can express come from the face alone; shared ones are weighed; peakedness is the voice's own."""
+    from avemotion.fusion import _aligned
+
+    voice = {"angry": 0.7, "happy": 0.1, "neutral": 0.1, "sad": 0.1}
+    face = onehot_ish("happy", 0.6)
+    wf, wv = 1.0, 3.0
+    out = weighted_average({"face": ModalityInput(face), "voice": ModalityInput(voice)},
+                           FusionOptions(weights={"face": wf, "voice": wv}))
+    raw = {k: (wf * face[k] + wv * voice[k]) / (wf + wv) if k in voice else face[k] for k in FACE_EMOTIONS}
+    total = sum(raw.values())
+    assert out == pytest.approx({k: v / total for k, v in raw.items()}, abs=1e-6)
+    conf = confidence_fusion({"face": ModalityInput(face, 1.0), "voice": ModalityInput(voice, 0.5)},
+                             FusionOptions(weights={"face": wf, "voice": wv}))
+    pf, mf = _aligned(face, FACE_EMOTIONS)
+    pv, mv = _aligned(voice, FACE_EMOTIONS)
+    cf = wf * 1.0 * (0.5 + peakedness(pf[mf]))
+    cv = wv * 0.5 * (0.5 + peakedness(pv[mv]))  # over the voice's four labels, not seven
+    raw = {k: (cf * face[k] + cv * voice[k]) / (cf + cv) if k in voice else face[k] for k in FACE_EMOTIONS}
+    total = sum(raw.values())
+    assert conf == pytest.approx({k: v / total for k, v in raw.items()}, abs=1e-6)
+
+
+def test_more_exact_edges():
+    from avemotion.face.analyzer import FaceAnalyzer
+    from avemotion.face.detect import Detection
+    from avemotion.speech.analyzer import SpeechAnalyzer, _split
+
+    assert len(_split(2.0, 6.0, 4.0)) == 1 and _split(2.0, 6.0, 4.0) == [(2.0, 6.0)]
+    r = SpeechAnalyzer._result(_speech(None), None, 5.0, _pieces([(0.5, (1.2345, 2.5))]))
+    assert (r.segments[0].start, r.segments[0].end) == (1.234, 2.5)  # not 1: three decimals
+    wide, tall = Detection((0, 0, 40, 10), 0.9), Detection((0, 0, 15, 25), 0.9)  # areas 400 and 375
+    fa = SimpleNamespace(detector=SimpleNamespace(detect=lambda img: [tall, wide]), min_score=0.5, max_faces=0)
+    assert FaceAnalyzer.detect(fa, None) == [wide, tall]
+    windows = VideoAnalyzer._timeline(_timeline_self(1 / 3), 1.0, [], None, None, SimpleNamespace(has_video=False))
+    assert [(w.start, w.end) for w in windows] == [(0.0, 0.333), (0.333, 0.667), (0.667, 1.0)]
+
+
+def test_analyze_batch_crops_each_face_where_it_was_found():
+    from avemotion.face.analyzer import FaceAnalyzer, face_crops
+    from avemotion.face.detect import Detection
+
+    img = np.zeros((60, 80, 3), np.uint8)
+    img[10:30, 10:30] = 255
+    dets = [Detection((10, 10, 20, 20), 0.9)]  # no eye points: cut around the box with the margin
+    seen = []
+
+    def predict_proba(crops):
+        seen.append(np.array(crops))
+        return np.full((len(crops), 7), 1 / 7, np.float32)
+
+    fa = SimpleNamespace(detect=lambda image: dets, margin=0.1, align=True, labels=list(FACE_EMOTIONS),
+                         classifier=SimpleNamespace(size=48, predict_proba=predict_proba))
+    FaceAnalyzer.analyze_batch(fa, [img])
+    assert np.array_equal(seen[-1], np.stack(face_crops(img, dets, 0.1, True, 48)))
+    FaceAnalyzer.analyze_batch(fa, [img], detect=False)
+    assert np.array_equal(seen[-1], np.stack(face_crops(img, None, 0.1, size=48)))
+
+
+def test_a_card_without_adaptation_has_no_adapted_variant(tmp_path):
+    import json
+    import shutil
+
+    from avemotion.bundles import MODELS_DIR, ModelBundle
+    from avemotion.speech.analyzer import _adaptive_variant
+
+    for name in ("speech", "speech_adaptive"):
+        for ext in (".onnx", ".json"):
+            shutil.copy(MODELS_DIR / f"{name}{ext}", tmp_path / f"{name}{ext}")
+    card = json.loads((tmp_path / "speech_adaptive.json").read_text())
+    card.pop("adaptation")
+    (tmp_path / "speech_adaptive.json").write_text(json.dumps(card))
+    assert _adaptive_variant(ModelBundle.load(tmp_path / "speech.onnx"), None) is None
