@@ -77,9 +77,10 @@ HARMLESS_KINDS: list[tuple[str, str, str]] = [
      "the empty result's shape when no image has a face: it is never indexed, since no face reads it."),
     ("avemotion.face.analyzer.xǁFaceAnalyzerǁanalyze_batch*", r"face_crops\(img, None, (None, )?size=|"
                                                                r"face_crops\(img, None, self\.margin, \)|"
-                                                               r"self\.align, \)\)",
-     "a whole-image crop ignores the margin, and the crop size left to its default is 48, the classifier's "
-     "size for every shipped face model."),
+                                                               r"self\.align, \)\)|"
+                                                               r"self\.margin, self\.classifier\.size\)\)",
+     "a whole-image crop ignores the margin; the crop size left to its default is 48, the classifier's "
+     "size for every shipped face model (and with the size in the align slot, align is 48: true, as before)."),
     ("*", r"XX|AND/OR|\"WEIGHTS\"|check_number\(None|getattr\((None|exc, '(XXmsgXX|MSG)'|"
           r"exc, 'msg', (None|\)))",
      "only the wording of an error message changes (markers, case, the detail of a parse error): every "

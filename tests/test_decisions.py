@@ -511,6 +511,11 @@ def test_analyze_batch_crops_each_face_where_it_was_found():
     assert np.array_equal(seen[-1], np.stack(face_crops(img, dets, 0.1, True, 48)))
     FaceAnalyzer.analyze_batch(fa, [img], detect=False)
     assert np.array_equal(seen[-1], np.stack(face_crops(img, None, 0.1, size=48)))
+    eyes = [Detection((10, 10, 20, 20), 0.9, [(14.0, 16.0), (26.0, 19.0)])]  # tilted eyes: aligned, not cut
+    fa.detect = lambda image: eyes
+    FaceAnalyzer.analyze_batch(fa, [img])
+    aligned = np.stack(face_crops(img, eyes, 0.1, True, 48))
+    assert np.array_equal(seen[-1], aligned) and not np.array_equal(aligned, np.stack(face_crops(img, eyes, 0.1, False, 48)))
 
 
 def test_a_card_without_adaptation_has_no_adapted_variant(tmp_path):
