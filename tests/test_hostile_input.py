@@ -324,18 +324,11 @@ def test_face_annotate_where_it_cannot_be_written_says_why(tmp_path, capsys):
 
 
 def test_speech_plot_without_matplotlib_fails_before_the_analysis(capsys, monkeypatch, write_wav, tmp_path):
-    import builtins
+    import sys
 
     import avemotion.speech.analyzer as sa
 
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.split(".")[0] == "matplotlib":
-            raise ImportError("no matplotlib here")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed, even if a test imported it
     called = []
     monkeypatch.setattr(sa.SpeechAnalyzer, "analyze", lambda *a, **k: called.append(1))
     code, _, err = run(capsys, "speech", write_wav("a.wav", voice_like(1.0)), "--plot", tmp_path / "out.png")

@@ -211,12 +211,7 @@ def _bomb(tmp_path) -> Path:
     return path
 
 
-PEAK = """
-import resource, sys
-from avemotion.cli import main
-code = main(sys.argv[1:]) if len(sys.argv) > 1 else 0
-print("PEAK", code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
-"""
+from .test_hostile_input import PEAK  # noqa: E402 (the child's own peak, VmHWM: ru_maxrss survives exec)
 
 
 def _peak_of(*argv) -> tuple[int, int]:
