@@ -75,10 +75,10 @@ BREAKAGES = [
                    _replace("src/avemotion/pipeline.py", "round(min(1.0, sum(weights) / (end - start)), 3)", "1.0")),
              ("tests/test_decisions.py", "tests/test_analyze.py")),
     Breakage("batch-stamp", "the batch's stamp without the file's size and modification time",
-             _replace("src/avemotion/batch.py",
+             _replace("src/avemotion/steps.py",
                       'stamp = {"path": str(path.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}',
                       'stamp = {"path": str(path.resolve())}'),
-             ("tests/test_analyze.py::test_batch_redoes_a_changed_file_and_honours_force", "tests/test_analyze.py",
+             ("tests/test_batch.py", "tests/test_analyze.py",
               "tests/test_cluster.py")),
 ]
 
