@@ -443,10 +443,11 @@ def decode_image(data: np.ndarray, source=None) -> np.ndarray:
     """
     import cv2
 
-    head = data[:65536].tobytes()
-    jpeg = head[:3] == b"\xff\xd8\xff"
+    jpeg = data[:3].tobytes() == b"\xff\xd8\xff"
     flags = cv2.IMREAD_COLOR if jpeg else cv2.IMREAD_UNCHANGED
-    size = image_header_size(head)
+    # A JPEG's size comes after its metadata segments (EXIF thumbnails, ICC profiles: tens of KB), which
+    # the scan steps over one length field at a time; other formats state it in their first 30 bytes.
+    size = image_header_size(data.tobytes() if jpeg else data[:64].tobytes())
     if size and size[0] * size[1] > MAX_DECODED_PIXELS:
         w, h = size
         reduced = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
