@@ -16,17 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avemotion.cli import main
 
 from .conftest import CLIPS, need, voice_like
-from .test_analyze import write_video
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+from .test_analyze import run, write_video
 
 
 def png(path: Path, side: int) -> Path:

@@ -211,17 +211,7 @@ def _bomb(tmp_path) -> Path:
     return path
 
 
-from .test_hostile_input import PEAK  # noqa: E402 (the child's own peak, VmHWM: ru_maxrss survives exec)
-
-
-def _peak_of(*argv) -> tuple[int, int]:
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-c", PEAK, *map(str, argv)], capture_output=True, text=True, timeout=300)
-    line = next(x for x in done.stdout.splitlines() if x.startswith("PEAK"))
-    _, code, mb = line.split()
-    return int(code), int(mb)
+from .test_hostile_input import peak_of as _peak_of  # noqa: E402 (the child's own peak, VmHWM)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="ru_maxrss in kilobytes is Linux's")
