@@ -103,20 +103,20 @@ def test_readers_keep_corpora_and_speakers_apart():
 def test_leave_one_corpus_out_never_trains_on_the_held_out_corpus(monkeypatch):
     """A few clips of each corpus: the protocol's bookkeeping (not its accuracy) is what is tested."""
     pytest.importorskip("torch")
-    import avemotion.training.speech as ts
+    import avemotion.evaluation.protocols as ts
     from avemotion.datasets import read_corpora
 
     items = read_corpora([need(RAVDESS), need(CASIA), need(EMOVO)])
     rng = np.random.default_rng(0)
     items = [items[i] for i in sorted(rng.choice(len(items), 90, replace=False))]
     seen = []
-    real = ts._fit_predict
+    real = ts.fit_predict
 
     def spy(model, feats, y, tr, te, *a, **k):
         seen.append(({items_by[i] for i in tr}, {items_by[i] for i in te}))
         return real(model, feats, y, tr, te, *a, **k)
 
-    monkeypatch.setattr(ts, "_fit_predict", spy)
+    monkeypatch.setattr(ts, "fit_predict", spy)
     items_by = [it.corpus for it in items]
     report = ts.leave_one_corpus_out(items, "encoder", calibrate=False, progress=False)
     assert set(report["corpora"]) == {"ravdess", "casia", "emovo"}

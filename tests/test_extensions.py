@@ -63,9 +63,69 @@ def test_a_toy_output_and_fusion_rule_appear_everywhere(toys, tmp_path, capsys):
 
     with TestClient(create_app(ServerConfig(data_dir=tmp_path / "data", allowed_hosts=["testserver"]))) as client:
         options = client.get("/v1/options").json()
-    assert "labels" in options["outputs"] and "face_first" in options["fusion_rules"]
-    assert "middle" in options["detectors"]
-    assert options["fps"] == 5.0 and options["outputs"]["labels"]["file"] == "labels.tsv"
+    by_name = {o["name"]: o for o in options["options"]}
+    assert "labels" in options["outputs"] and "face_first" in by_name["fusion"]["choices"]
+    assert "middle" in by_name["detector"]["choices"]
+    assert by_name["fps"]["default"] == 5.0 and options["outputs"]["labels"]["file"] == "labels.tsv"
+
+
+@pytest.fixture
+def toy_option():
+    """An analysis option declared here alone: every surface must show it, check it and carry it."""
+    from avemotion.options import Option, register_option, unregister_option
+
+    register_option(Option("toy_level", "a toy option declared by a test", kind="integer", default=3,
+                           minimum=0, maximum=9))
+    yield
+    unregister_option("toy_level")
+
+
+def test_a_toy_option_and_output_reach_every_surface(toys, toy_option, tmp_path, capsys):
+    """One declaration each (tests/test_extensions.py): `analyze --help`, the run's config and outputs,
+    the checks, the server's form, /v1/options, its links and its download route."""
+    from avemotion.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--toy-level" in help_text and "a toy option declared by a test (default: 3)" in help_text
+    clip = write_video(tmp_path / "v.mp4", 1.0)
+    assert main(["analyze", str(clip), "--out", str(tmp_path / "o"), "--toy-level", "7", "--outputs", "labels"]) == 0
+    made = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert made["config"]["toy_level"] == 7 and "labels.tsv" in made["outputs"]
+    assert main(["analyze", str(clip), "--out", str(tmp_path / "p"), "--toy-level", "12"]) == 2
+    assert "toy_level must be between 0 and 9, got '12'" in capsys.readouterr().err
+    from avemotion.pipeline import analyze
+
+    assert analyze(clip, toy_level=4).config["toy_level"] == 4
+
+    pytest.importorskip("fastapi")
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from avemotion.server import ServerConfig, create_app
+
+    app = create_app(ServerConfig(data_dir=tmp_path / "data", allowed_hosts=["testserver"], annotate=False))
+    with TestClient(app) as client:
+        options = {o["name"]: o for o in client.get("/v1/options").json()["options"]}
+        assert options["toy_level"] == {"name": "toy_level", "kind": "integer", "default": 3, "minimum": 0,
+                                        "maximum": 9, "help": "a toy option declared by a test"}
+        form = client.get("/openapi.json").json()["components"]["schemas"]["Body_submit_v1_analyze_post"]
+        assert "toy_level" in form["properties"]
+        with open(clip, "rb") as f:
+            refused = client.post("/v1/analyze", files={"file": ("v.mp4", f)}, data={"toy_level": "10"})
+        assert refused.status_code == 422 and "toy_level" in refused.json()["detail"]
+        with open(clip, "rb") as f:
+            job = client.post("/v1/analyze", files={"file": ("v.mp4", f)}, data={"toy_level": "5"}).json()
+        assert job["links"]["labels_tsv"] == f"/v1/jobs/{job['id']}/labels.tsv"
+        deadline = time.time() + 120
+        while client.get(f"/v1/jobs/{job['id']}").json()["status"] not in ("done", "failed") and time.time() < deadline:
+            time.sleep(0.2)
+        assert client.get(f"/v1/jobs/{job['id']}/result").json()["config"]["toy_level"] == 5
+        labels = client.get(job["links"]["labels_tsv"])
+        assert labels.status_code == 200 and labels.text.count("\n") >= 1
+        assert client.get(f"/v1/jobs/{job['id']}/nothing.txt").status_code == 404
 
 
 def test_a_fusion_rule_over_time_sees_every_window(toys, monkeypatch, tmp_path):

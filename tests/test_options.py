@@ -93,7 +93,7 @@ def test_the_reported_tracebacks_are_one_line_errors(capsys, tmp_path, case):
     assert err and err[-1].startswith("avemotion: error:") and not any("Traceback" in line for line in err), err
 
 
-@pytest.mark.parametrize("args", [["--onnx", "speech", "--adapt", "0"], ["--protocol", "loco", "--mixup", "3"],
+@pytest.mark.parametrize("args", [["--onnx", "speech", "--adapt-segments", "0"], ["--protocol", "loco", "--mixup", "3"],
                                   ["--mixup", "nan"]])
 def test_evaluate_options_are_one_line_errors(capsys, tmp_path, args):
     assert main(["evaluate", "speech", str(tmp_path), *args]) == 2
@@ -109,7 +109,7 @@ def test_a_missing_module_names_the_extra_that_brings_it(module, extra, capsys, 
     def missing(args):
         raise ModuleNotFoundError(f"No module named '{module}'", name=module)
 
-    monkeypatch.setattr(cli, "cmd_models", missing)
+    monkeypatch.setattr(cli.models, "run", missing)
     assert cli.main(["models"]) == 2
     err = capsys.readouterr().err
     assert f"pip install 'avemotion[{extra}]'" in err and len(err.strip().splitlines()) == 1

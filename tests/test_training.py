@@ -37,7 +37,7 @@ def _tiny_corpus(write_wav, n_speakers=4):
 
 def test_cross_validation_is_speaker_independent_and_repeatable(tmp_path, write_wav):
     from avemotion.datasets import read_corpus
-    from avemotion.training.speech import cross_validate
+    from avemotion.evaluation.protocols import cross_validate
 
     _tiny_corpus(write_wav)
     items = read_corpus(tmp_path, "speech")

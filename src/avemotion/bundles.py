@@ -104,6 +104,15 @@ def inference_session(path: Path, threads: int | None = None):
         raise ModelError(f"cannot load ONNX model ({str(exc).splitlines()[0][:160]})", path) from None
 
 
+def shipped_models(task: str) -> list[str]:
+    """The names of the shipped models for ``task`` (``"face"``, ``"speech"``), from their cards."""
+    names = []
+    for card in sorted(MODELS_DIR.glob("*.json")):
+        if json.loads(card.read_text(encoding="utf-8")).get("task") == task:
+            names.append(card.stem)
+    return names
+
+
 @lru_cache(maxsize=16)
 def shared_bundle(name: str, threads: int | None = None) -> "ModelBundle":
     """A shipped model loaded once per process and shared (the detector, the VAD, the voice encoder)."""

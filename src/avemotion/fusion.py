@@ -16,11 +16,12 @@ Both return ``None`` when no modality has anything to say.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from .options import check_fields, option
 from .taxonomy import FACE_EMOTIONS, align, modelled
 
 
@@ -44,21 +45,22 @@ class FusionOptions:
     page read them (through :class:`avemotion.pipeline.AnalyzeConfig` and ``/v1/options``).
     """
 
-    rule: str = "confidence"  # a key of FUSION_RULES: "confidence" or "weighted" (the original system's)
-    weights: dict[str, float] = field(default_factory=lambda: {"face": 0.5, "voice": 0.5})
-    window: float = 1.0  # s: the timeline's window
+    rule: str = option("confidence", "how the lanes are combined: confidence-aware, or the original system's "
+                       "fixed weighted average", name="fusion", choices=lambda: list(FUSION_RULES))
+    weights: dict[str, float] = option(help="modality weights: face=0.6,voice=0.4 (the command line also takes a "
+                                       "JSON file)", default_factory=lambda: {"face": 0.5, "voice": 0.5},
+                                       parse=lambda text, local: load_weights(text, allow_file=local))
+    window: float = option(1.0, "seconds: the timeline's window", minimum=0.1, maximum=3600.0)
     min_confidence: float = 0.05  # a modality less confident than this in a window is dropped
     labels: tuple[str, ...] = FACE_EMOTIONS  # the fused label set, carried into the result
 
-    #: Accepted ranges: a 1e-7-s window would stall a worker; an hour is the longest.
-    RANGES: ClassVar[dict[str, tuple[float, float]]] = {"window": (0.1, 3600.0), "weight": (0.0, 1e6)}
+    #: Accepted weights (a 1e-7-s window would stall a worker, hence the window's range above).
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {"weight": (0.0, 1e6)}
 
     def __post_init__(self) -> None:
         from .errors import OptionError, check_number
 
-        if self.rule not in FUSION_RULES:
-            raise OptionError(f"fusion must be one of {', '.join(FUSION_RULES)}, not {self.rule!r}")
-        self.window = check_number("window", self.window, *self.RANGES["window"])
+        check_fields(self)
         if not isinstance(self.weights, dict):
             raise OptionError(f"weights must map face/voice to numbers, got {self.weights!r}")
         unknown = sorted(set(self.weights) - set(MODALITIES))

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,52 +39,59 @@ from .face.analyzer import Face, FaceOptions
 from .face.track import IoUTracker, smooth_over_time
 from .fusion import FUSION_RULES, FusionOptions, ModalityInput, fuse_timeline
 from .media import MediaInfo, audio_stream_index, iter_frames, probe
+from .options import OPTIONS, declare
 from .speech.analyzer import SpeechOptions
 from .taxonomy import as_dict, top_label
 
 SCHEMA_VERSION = "1.0"
 
 
-#: The flat option names (command line, server form, ``analyze(path, **options)``, result.json's
-#: ``config``) and where each lives: (options dataclass, field).
-FLAT_OPTIONS: dict[str, tuple[str, str]] = {
-    "fps": ("face", "fps"), "window": ("fusion", "window"), "fusion": ("fusion", "rule"),
-    "weights": ("fusion", "weights"), "face_model": ("face", "model"), "speech_model": ("speech", "model"),
-    "detector": ("face", "detector"), "min_face_score": ("face", "min_score"), "max_side": ("face", "max_side"),
-    "tta": ("face", "tta"), "tiles": ("face", "tiles"), "face_smoothing": ("face", "smoothing"),
-    "voice_adapt": ("speech", "adapt"),
-}
+# The analysis options (:mod:`avemotion.options`): each analyser's, declared once on its options
+# dataclass. Their flat names are those of the command line, the server form, ``analyze(path,
+# **options)`` and result.json's ``config``.
+declare("face", FaceOptions)
+declare("speech", SpeechOptions)
+declare("fusion", FusionOptions)
 
 
 @dataclass
 class AnalyzeConfig:
-    """How a file is analysed: one options dataclass per analyser (each default written there once).
+    """How a file is analysed: one options dataclass per analyser (each default written there once),
+    and the values of options registered from outside (:func:`avemotion.options.register_option`).
 
-    ``AnalyzeConfig.of(fps=2, window=2.0)`` builds one from the flat names of :data:`FLAT_OPTIONS`
-    (those of ``avemotion analyze``'s options); :meth:`flat` gives them back.
+    ``AnalyzeConfig.of(fps=2, window=2.0)`` builds one from the flat names of
+    :data:`avemotion.options.OPTIONS`; :meth:`flat` gives them back.
     """
 
     face: FaceOptions = field(default_factory=FaceOptions)
     speech: SpeechOptions = field(default_factory=SpeechOptions)
     fusion: FusionOptions = field(default_factory=FusionOptions)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, **options) -> AnalyzeConfig:
-        """From flat option names (``fps``, ``window``, ``fusion``, ``weights``, ``detector``, ...)."""
+    def of(cls, *, local: bool = True, **options: Any) -> AnalyzeConfig:
+        """From flat option names (``fps``, ``window``, ``fusion``, ``weights``, ``detector``, ...), each
+        checked by its declaration; ``None`` means the default. ``local=False`` (the server) refuses
+        file paths for models and weights."""
         from .errors import OptionError
 
-        unknown = sorted(set(options) - set(FLAT_OPTIONS))
+        unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
-            raise OptionError(f"unknown option {unknown[0]!r}; options are {', '.join(FLAT_OPTIONS)}")
-        parts: dict[str, dict] = {"face": {}, "speech": {}, "fusion": {}}
-        for name, value in options.items():
-            part, key = FLAT_OPTIONS[name]
-            parts[part][key] = value
-        return cls(FaceOptions(**parts["face"]), SpeechOptions(**parts["speech"]), FusionOptions(**parts["fusion"]))
+            raise OptionError(f"unknown option {unknown[0]!r}; options are {', '.join(OPTIONS)}")
+        parts: dict[str, dict] = {"face": {}, "speech": {}, "fusion": {}, "extra": {}}
+        for name, opt in OPTIONS.items():
+            value = options.get(name)
+            if value is not None:
+                parts[opt.part][opt.key] = opt.check(value, local=local)
+            elif opt.part == "extra":
+                parts["extra"][opt.key] = opt.default
+        return cls(FaceOptions(**parts["face"]), SpeechOptions(**parts["speech"]), FusionOptions(**parts["fusion"]),
+                   parts["extra"])
 
     def flat(self) -> dict:
         """The flat options (result.json's ``config``)."""
-        return {name: _plain(getattr(getattr(self, part), key)) for name, (part, key) in FLAT_OPTIONS.items()}
+        return {name: _plain(self.extra.get(opt.key, opt.default) if opt.part == "extra"
+                             else getattr(getattr(self, opt.part), opt.key)) for name, opt in OPTIONS.items()}
 
 
 def _plain(value):
@@ -486,7 +494,7 @@ _DEFAULT: dict[str, VideoAnalyzer] = {}
 def analyze(path: str | os.PathLike[str], config: AnalyzeConfig | None = None, **options) -> AnalysisResult:
     """Analyse one file with the shipped models (loaded once per configuration and kept).
 
-    ``options`` are flat option names (:data:`FLAT_OPTIONS`), e.g. ``analyze("a.mp4", fps=2, window=2.0)``.
+    ``options`` are flat option names (:data:`avemotion.options.OPTIONS`), e.g. ``analyze("a.mp4", fps=2, window=2.0)``.
     """
     cfg = config or AnalyzeConfig.of(**options)
     key = repr(cfg)

@@ -6,26 +6,30 @@ router and :func:`create_app`. The job table, the files and the worker pool are
 
 REST (OpenAPI at ``/docs``, served from the package, no CDN)::
 
-    POST /v1/analyze              multipart: file, fps, window, fusion, weights → 202 {id, status, links}
+    POST /v1/analyze              multipart: file and any analysis option → 202 {id, status, links}
+    GET  /v1/options              the analysis options (defaults, ranges, choices) and the outputs
     GET  /v1/jobs/{id}            status (queued, running, done, failed), progress, error
-    GET  /v1/jobs/{id}/result     result.json       GET /v1/jobs/{id}/timeline.csv
-    GET  /v1/jobs/{id}/annotated.mp4                GET /v1/jobs/{id}/report.html
+    GET  /v1/jobs/{id}/result     result.json       GET /v1/jobs/{id}/FILE  each output (timeline.csv, ...)
     GET  /v1/jobs                 recent jobs       GET /v1/health
+
+The form's fields and the download routes are not written here: they come from the option
+registry (:mod:`avemotion.options`) and the output registry (:mod:`avemotion.report.outputs`).
     WS   /v1/live                 JPEG frames in, per-frame faces and running state out
 """
 
 # (No `from __future__ import annotations`: FastAPI reads the endpoint annotations at runtime.)
 
 import asyncio
+import inspect
 import json
 import logging
+import mimetypes
 import re
 import time
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from fastapi import APIRouter, FastAPI, File, Form, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
@@ -42,9 +46,13 @@ log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-FILES = {"result": ("result.json", "application/json"), "timeline.csv": ("timeline.csv", "text/csv"),
-         "annotated.mp4": ("annotated.mp4", "video/mp4"), "report.html": ("report.html", "text/html"),
-         "timeline.png": ("timeline.png", "image/png")}
+
+
+def output_files() -> dict[str, str]:
+    """What ``/v1/jobs/{id}/NAME`` serves: ``result`` and each registered output's file name -> the file."""
+    from .report.outputs import OUTPUTS
+
+    return {"result": "result.json", **{o.filename: o.filename for o in OUTPUTS.values() if o.name != "json"}}
 
 
 @dataclass
@@ -231,7 +239,6 @@ def token_matches(given: str, token: str) -> bool:
 # ``request.app.state`` (set by :func:`create_app`).
 
 router = APIRouter()
-_DEFAULTS = AnalyzeConfig()  # the form's defaults: the options dataclasses', written once there
 
 
 def _jobs(request: HTTPConnection) -> Jobs:
@@ -243,10 +250,13 @@ def _config(request: HTTPConnection) -> ServerConfig:
 
 
 def links(job_id: str) -> dict:
-    """Where a job's status and outputs are served."""
+    """Where a job's status and outputs are served: ``result``, and ``timeline_csv`` for timeline.csv, ...
+    (``report`` is also kept for report.html)."""
     base = f"/v1/jobs/{job_id}"
-    return {"self": base, "result": f"{base}/result", "timeline_csv": f"{base}/timeline.csv",
-            "annotated_mp4": f"{base}/annotated.mp4", "report": f"{base}/report.html"}
+    out = {"self": base, **{name.replace(".", "_"): f"{base}/{name}" for name in output_files()}}
+    if "report_html" in out:
+        out["report"] = out["report_html"]
+    return out
 
 
 def public(job: dict) -> dict:
@@ -296,36 +306,27 @@ def health(request: Request) -> dict:
 
 @router.get("/v1/options")
 def options() -> dict:
-    """The analysis options, their defaults, ranges and choices, from the registries the CLI reads too."""
-    from .face.detect import DETECTORS
-    from .fusion import FUSION_RULES
+    """The analysis options (name, kind, default, range, choices, help) and the outputs, from the
+    registries the command line reads too; the web page builds its form from this."""
+    from .options import OPTIONS
     from .report.outputs import OUTPUTS, default_outputs
 
-    d = _DEFAULTS
-    return {"fps": d.face.fps, "window": d.fusion.window, "fusion": d.fusion.rule,
-            "ranges": {"fps": d.face.RANGES["fps"], "window": d.fusion.RANGES["window"]},
-            "fusion_rules": list(FUSION_RULES), "weights": dict(d.fusion.weights),
-            "detector": d.face.detector, "detectors": list(DETECTORS),
+    return {"options": [o.describe() for o in OPTIONS.values()],
             "outputs": {name: {"file": o.filename, "help": o.help, "default": name in default_outputs()}
                         for name, o in OUTPUTS.items()}}
 
 
-@router.post("/v1/analyze", status_code=202)
 async def submit(request: Request, file: UploadFile = File(..., description="a video, audio file or image"),
-                 fps: float = Form(_DEFAULTS.face.fps), window: float = Form(_DEFAULTS.fusion.window),
-                 fusion: str = Form(_DEFAULTS.fusion.rule), weights: str | None = Form(None)) -> JSONResponse:
+                 **options: str | None) -> JSONResponse:
+    """Upload a file and queue its analysis; the form's other fields are analysis options (``/v1/options``)."""
     config, jobs = _config(request), _jobs(request)
     limit = int(config.max_upload_mb * 1024 * 1024)
     size_header = request.headers.get("content-length")
     if size_header and size_header.isdigit() and int(size_header) > limit + 1024 * 1024:
         raise HTTPException(413, f"upload too large: at most {config.max_upload_mb:g} MB")
-    options = {"fps": fps, "window": window, "fusion": fusion}
-    try:
-        if weights:
-            from .fusion import load_weights
-
-            options["weights"] = load_weights(weights, allow_file=False)
-        AnalyzeConfig.of(**options)
+    given = {k: v for k, v in options.items() if v not in (None, "")}
+    try:  # checked as a local run would be, but models by shipped name and weights as text only
+        checked = AnalyzeConfig.of(local=False, **given).flat()
     except (AvemotionError, ValueError) as exc:
         raise HTTPException(422, str(exc.reason if isinstance(exc, AvemotionError) else exc)) from None
     name = safe_name(file.filename)
@@ -350,8 +351,26 @@ async def submit(request: Request, file: UploadFile = File(..., description="a v
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
-    jobs.submit(job_id, name, stored, options)
+    jobs.submit(job_id, name, stored, {k: checked[k] for k in given})
     return JSONResponse({"id": job_id, "status": "queued", "links": links(job_id)}, status_code=202)
+
+
+def submit_endpoint():
+    """:func:`submit` with one form field per registered analysis option, so that FastAPI reads them
+    and the OpenAPI schema lists them (the registry may grow after import: built by :func:`create_app`)."""
+    from .options import OPTIONS
+
+    async def endpoint(request: Request, file: UploadFile, **options: str | None) -> JSONResponse:
+        return await submit(request, file, **options)
+
+    fields = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
+                                default=Form(None, description=opt.help)) for name, opt in OPTIONS.items()]
+    head = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+            inspect.Parameter("file", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=UploadFile,
+                              default=File(..., description="a video, audio file or image"))]
+    endpoint.__signature__ = inspect.Signature(head + fields, return_annotation=JSONResponse)
+    endpoint.__doc__, endpoint.__name__ = submit.__doc__, "submit"
+    return endpoint
 
 
 @router.get("/v1/jobs")
@@ -366,18 +385,19 @@ def job_status(request: Request, job_id: str) -> dict:
 
 
 @router.get("/v1/jobs/{job_id}/{name}")
-def job_file(request: Request, job_id: str,
-             name: Literal["result", "timeline.csv", "annotated.mp4", "timeline.png", "report.html"]) -> FileResponse:
-    """A finished job's output: ``result`` (result.json), the CSV, the video, the figure, the report."""
+def job_file(request: Request, job_id: str, name: str) -> FileResponse:
+    """A finished job's output: ``result`` (result.json), or any output's file (``/v1/options``)."""
     jobs = _jobs(request)
     job = _get_job(jobs, job_id)
+    files = output_files()
+    if name not in files:
+        raise HTTPException(404, f"no output {name!r}; outputs are {', '.join(files)}")
     if job["status"] != "done":
         raise HTTPException(409, f"job {job_id} is {job['status']}" + (f": {job['error']}" if job["error"] else ""))
-    file, media = FILES[name]
-    path = jobs.result_dir(job_id) / file
+    path = jobs.result_dir(job_id) / files[name]
     if not path.is_file():
-        raise HTTPException(404, f"job {job_id} has no {file}")
-    return FileResponse(path, media_type=media)
+        raise HTTPException(404, f"job {job_id} has no {files[name]}")
+    return FileResponse(path, media_type=mimetypes.guess_type(files[name])[0] or "application/octet-stream")
 
 
 @router.websocket("/v1/live")
@@ -446,6 +466,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     except ImportError:
         app.state.has_swagger = False
     app.include_router(router)
+    app.add_api_route("/v1/analyze", submit_endpoint(), methods=["POST"], status_code=202)
     app.add_middleware(Guard, config=config)
     return app
 

@@ -42,8 +42,13 @@ def score(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -
     from ..errors import require
 
     require("sklearn", "eval", "scoring an evaluation")
-    from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,
-                                 recall_score)
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        f1_score,
+        recall_score,
+    )
 
     idx = list(range(len(labels)))
     present = sorted(set(int(v) for v in y_true))

@@ -17,11 +17,11 @@ import numpy as np
 
 from ..datasets import Item, ferplus_majorities, find_ferplus, read_class_folders
 from ..errors import AvemotionError
-from ..files import write_json
-from . import expected_calibration_error, plot_confusion, score
-from ..media import IMAGE_EXTENSIONS, read_image
 from ..face.classify import FaceClassifier
 from ..face.preprocess import crop_face
+from ..files import write_json
+from ..media import IMAGE_EXTENSIONS, read_image
+from . import expected_calibration_error, plot_confusion, score
 
 
 def labelled_items(data: str | Path, labels: str, classes: Sequence[str]) -> tuple[list[Item], list[Item], list[str]]:

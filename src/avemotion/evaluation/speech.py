@@ -18,9 +18,9 @@ import numpy as np
 from ..datasets import Item
 from ..errors import AvemotionError
 from ..files import write_json
-from . import enrolment, expected_calibration_error, plot_confusion, score, speaker_keys
-from ..taxonomy import align, modelled
 from ..speech.analyzer import SpeechAnalyzer
+from ..taxonomy import align, modelled
+from . import enrolment, expected_calibration_error, plot_confusion, score, speaker_keys
 
 
 def evaluate_model(items: Sequence[Item], model: str, out: Path,

@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
 
 from ..media import read_image
+from ..options import check_fields, option
 from ..taxonomy import as_dict, top_label
 from .classify import DEFAULT_FACE_MODEL, FaceClassifier
 from .detect import DEFAULT_MIN_SCORE, Detection, make_detector
@@ -77,6 +77,18 @@ class FaceResult:
         return d
 
 
+def _shipped(task: str) -> list[str]:
+    from ..bundles import shipped_models
+
+    return shipped_models(task)
+
+
+def _detectors() -> list[str]:
+    from .detect import DETECTORS
+
+    return list(DETECTORS)
+
+
 @dataclass
 class FaceOptions:
     """How faces are found and read; in a video, also how often and how they are smoothed.
@@ -85,26 +97,31 @@ class FaceOptions:
     command line and the server all read them from here.
     """
 
-    model: str = DEFAULT_FACE_MODEL  # shipped name ("face", "face_baseline", ...) or an .onnx path
-    detector: str = "blazeface"  # a key of face.detect.DETECTORS ("haar": the original system's)
-    min_score: float = DEFAULT_MIN_SCORE  # detections below this score are dropped
+    model: str = option(DEFAULT_FACE_MODEL, "face model: a shipped name or an .onnx path with its card",
+                        name="face_model", choices=lambda: _shipped("face"), paths=True)
+    detector: str = option("blazeface", "face detector (haar: the original system's)", choices=_detectors)
+    min_score: float = option(DEFAULT_MIN_SCORE, "detections below this score are dropped", name="min_face_score",
+                              minimum=0.0, maximum=1.0)
     max_faces: int | None = None  # keep the largest N faces per image (None: all)
-    tta: bool | None = None  # average each face with its mirror (None: as the model card says)
-    tiles: bool = False  # BlazeFace also scans image quarters: small faces, about 5x the time
+    tta: bool | None = option(None, "average each face with its mirror (default: as the model card says)",
+                              kind="flag")
+    tiles: bool = option(False, "find small faces too: BlazeFace also scans frame quarters (about 5x the time)")
     align: bool = True  # eyes placed where FER2013's are (BlazeFace key points)
-    fps: float = 5.0  # video: frames sampled a second
-    max_side: int | None = 960  # video: larger frames shrunk first (detection sees 192 px, faces 48)
-    smoothing: float = 0.8  # video: s, sigma of the centred smoothing of each track (0: off)
-
-    #: Accepted ranges. A frame every 20 s is the least, 60 a second the most: bounds keep one
-    #: request's cost finite.
-    RANGES: ClassVar[dict[str, tuple[float, float]]] = {"fps": (0.05, 60.0), "smoothing": (0.0, 10.0)}
+    # A frame every 20 s is the least, 60 a second the most: bounds keep one request's cost finite.
+    fps: float = option(5.0, "video frames sampled a second", minimum=0.05, maximum=60.0)
+    max_side: int | None = option(960, "video frames larger than this many pixels a side are shrunk first "
+                                  "(detection sees 192 px, faces 48)", minimum=64, maximum=16384)
+    smoothing: float = option(0.8, "seconds: sigma of the centred smoothing of each face track over time (0: off)",
+                              name="face_smoothing", minimum=0.0, maximum=10.0)
 
     def __post_init__(self) -> None:
-        from ..errors import check_number
+        check_fields(self)
 
-        self.fps = check_number("fps", self.fps, *self.RANGES["fps"])
-        self.smoothing = check_number("face_smoothing", self.smoothing, *self.RANGES["smoothing"])
+    @classmethod
+    def for_images(cls, **changes) -> FaceOptions:
+        """The defaults for still images (``avemotion face``): tiles on, since one image can afford the
+        scan of its quarters that would cost every frame of a video about 5x its detection time."""
+        return cls(**{"tiles": True, **changes})
 
 
 class FaceAnalyzer:

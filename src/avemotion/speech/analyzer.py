@@ -22,6 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..options import check_fields, option
 from ..bundles import ModelBundle
 from ..errors import AvemotionError
 from ..media import SAMPLE_RATE, audio_blocks, block_powers, load_audio, loudness_gain, probe
@@ -73,6 +74,12 @@ class SpeechResult:
         return d
 
 
+def _shipped(task: str) -> list[str]:
+    from ..bundles import shipped_models
+
+    return shipped_models(task)
+
+
 @dataclass
 class SpeechOptions:
     """How the voice is read: the model, voice-activity detection, the longest segment.
@@ -81,12 +88,15 @@ class SpeechOptions:
     pipeline and the command line).
     """
 
-    model: str = DEFAULT_MODEL  # shipped name ("speech", "speech_ravdess", "speech_baseline") or .onnx path
+    model: str = option(DEFAULT_MODEL, "speech model: a shipped name or an .onnx path with its card",
+                        name="speech_model", choices=lambda: _shipped("speech"), paths=True)
     vad: bool = True  # find speech first (False: the whole signal is one utterance)
     max_segment: float = 4.0  # s: longer speech is cut into equal pieces, each classified
     # A recording with enough segments of one voice is read by the model's speaker-adapted variant: on
     # request only, since standardising a recording against itself erases an emotion it holds throughout.
-    adapt: bool = False
+    adapt: bool = option(False, "read the speech segments against each other with the speaker-adapted model, "
+                         "when they sound like one voice (off by default: a voice that holds one emotion "
+                         "throughout would be read as neutral)", name="voice_adapt")
 
     #: Accepted ranges (a 1-ms segment would classify noise; ten minutes is the longest read at once).
     RANGES: ClassVar[dict[str, tuple[float, float]]] = {"max_segment": (0.5, 600.0)}
@@ -94,6 +104,7 @@ class SpeechOptions:
     def __post_init__(self) -> None:
         from ..errors import check_number
 
+        check_fields(self)
         self.max_segment = check_number("max_segment (seconds)", self.max_segment, *self.RANGES["max_segment"])
 
 

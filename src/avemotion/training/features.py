@@ -18,8 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from ..media import SAMPLE_RATE, load_audio
-from ..speech.features import (ENCODERS, LogMelConfig, baseline_features, functional_features, speech_log_mel,
-                               voice_statistics, whisper_statistics)
+from ..speech.features import (
+    ENCODERS,
+    LogMelConfig,
+    baseline_features,
+    functional_features,
+    speech_log_mel,
+    voice_statistics,
+    whisper_statistics,
+)
 
 FEATURE_KINDS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "baseline": baseline_features,

@@ -8,8 +8,8 @@ Two model kinds:
   with random crops, vocal-tract-length (mel-axis) warping, time stretching, SpecAugment, mixup
   and label smoothing; exported to ONNX with a dynamic time axis.
 
-:func:`cross_validate` runs speaker-independent K-fold (GroupKFold over speakers: no speaker is
-ever in both train and test) with fixed seeds, so a rerun prints the same numbers.
+The protocols that score them (speaker-independent folds, leave one corpus out) are in
+:mod:`avemotion.evaluation.protocols`; the model cards' text in :mod:`avemotion.training.cards`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,9 @@ from ..datasets import Item
 from ..errors import AvemotionError
 from ..evaluation import score, speaker_keys
 from ..speech.features import BASELINE_DIM, LogMelConfig
-from .features import extract_many
 from ..taxonomy import SPEECH_EMOTIONS
+from .cards import CNN_TEXT, ENCODER_TEXT, LINEAR_TEXT, corpus_licence, with_cv_metrics
+from .features import extract_many
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ def standardise_by_enrolment(x: np.ndarray, speakers: np.ndarray, k: int, refere
     return out
 
 
-def _adapted(feats: dict[str, list], speakers: np.ndarray, tr: np.ndarray, te: np.ndarray, k: int,
+def adapted_features(feats: dict[str, list], speakers: np.ndarray, tr: np.ndarray, te: np.ndarray, k: int,
              seed: int) -> dict[str, list]:
     """A fold's features with speaker adaptation: training rows by their speaker's statistics, test
     rows each by ``k`` other clips of its speaker (the held-out voices' labels are never read)."""
@@ -375,25 +376,6 @@ def export_cnn(model, path: Path, n_mels: int = 64) -> Path:
 # Speaker-independent cross-validation
 
 
-@dataclass
-class CVResult:
-    """What :func:`cross_validate` measured."""
-
-    model: str
-    folds: int
-    metrics: dict
-    fold_metrics: list[dict]
-    train_metrics: dict | None = None
-    fold_speakers: list[list[str]] = field(default_factory=list)
-    seconds: float = 0.0
-    probabilities: list[list[float]] = field(default_factory=list)
-    members: dict = field(default_factory=dict)
-    member_probabilities: dict = field(default_factory=dict, repr=False)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def features_for(items: Sequence[Item], kind: str, cache_dir="default", progress: bool = True,
                  speed: float = 1.0) -> list[np.ndarray]:
     """Feature arrays for items: ``"baseline"`` (193), ``"logmel"`` (64 x T) or ``"functionals"``."""
@@ -423,7 +405,7 @@ MODEL_FEATURES = {"baseline": ("baseline",), "linear": ("functionals",), "cnn": 
                   "ensemble": ("logmel", "functionals"), "encoder": ("voice", "functionals", "whisper")}
 
 
-def _fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, tr: np.ndarray, te: np.ndarray,
+def fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, tr: np.ndarray, te: np.ndarray,
                  cfg: CNNConfig, seed: int, n: int, masks: np.ndarray | None = None,
                  corpus: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Train ``model`` on rows ``tr``; probabilities on rows ``te`` for it (and each ensemble member).
@@ -452,8 +434,8 @@ def _fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, 
         p = np.where(np.bincount(y[tr], minlength=n) > 0, p, 0.0)  # a class no training clip had: 0
         out["cnn"] = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
     elif model == "ensemble":
-        out.update(_fit_predict("cnn", feats, y, tr, te, cfg, seed, n))
-        out.update(_fit_predict("linear", feats, y, tr, te, cfg, seed, n))
+        out.update(fit_predict("cnn", feats, y, tr, te, cfg, seed, n))
+        out.update(fit_predict("linear", feats, y, tr, te, cfg, seed, n))
         out["ensemble"] = (out["cnn"] + out["linear"]) / 2
     else:
         raise ValueError(f"unknown speech model {model!r}; choose from {sorted(MODEL_FEATURES)}")
@@ -489,54 +471,7 @@ def _cached_fold(mels: list[np.ndarray], y: np.ndarray, tr: np.ndarray, te: np.n
     return p
 
 
-def cross_validate(items: Sequence[Item], model: str = "ensemble", folds: int = 6, cfg: CNNConfig | None = None,
-                   seed: int = 0, cache_dir="default", progress: bool = True) -> CVResult:
-    """Speaker-independent K-fold CV (speakers grouped) of a speech model kind.
-
-    Kinds: ``baseline`` (the seed), ``linear`` (functionals + calibrated ridge, with speed-perturbed
-    training copies), ``cnn``
-    (log-mel CNN), ``ensemble`` (the mean of cnn and linear probabilities; its members are
-    scored too, in ``members``).
-    """
-    from sklearn.model_selection import GroupKFold
-
-    if model not in MODEL_FEATURES:
-        raise ValueError(f"unknown speech model {model!r}; choose from {sorted(MODEL_FEATURES)}")
-    t0 = time.time()
-    cfg = cfg or CNNConfig(seed=seed)
-    labels = list(SPEECH_EMOTIONS)
-    y = np.array([labels.index(it.label) for it in items])
-    groups = np.array([it.speaker for it in items])
-    feats = _model_features(items, model, cache_dir, progress)
-    masks = corpus_masks(items)
-    corpus = np.array([it.corpus for it in items])
-    probs: dict[str, np.ndarray] = {}
-    fold_metrics, fold_speakers = [], []
-    for k, (tr, te) in enumerate(GroupKFold(n_splits=folds).split(np.zeros(len(y)), y, groups)):
-        assert not set(groups[tr]) & set(groups[te]), "a speaker is in train and test"
-        for name, p in _fit_predict(model, feats, y, tr, te, cfg, seed, len(labels), masks, corpus).items():
-            probs.setdefault(name, np.zeros((len(items), len(labels)), np.float32))[te] = p
-        m = score(y[te], probs[model][te].argmax(1), labels)
-        fold_metrics.append({k2: m[k2] for k2 in ("n", "unweighted_accuracy", "weighted_accuracy", "macro_f1")})
-        fold_speakers.append(sorted(set(groups[te].tolist())))
-        log.info("fold %d/%d speakers %s: UA %.4f", k + 1, folds, ",".join(fold_speakers[-1]),
-                 m["unweighted_accuracy"])
-    metrics = score(y, probs[model].argmax(1), labels)
-    members = {name: {k2: v for k2, v in score(y, p.argmax(1), labels).items() if k2 != "confusion_matrix"}
-               for name, p in probs.items() if name != model}
-    train_metrics = None
-    if model == "baseline":
-        x = np.stack(feats["baseline"])
-        clf = make_baseline(seed).fit(x, y)
-        train_metrics = score(y, clf.predict(x), labels)
-    result = CVResult(model, folds, metrics, fold_metrics, train_metrics, fold_speakers, round(time.time() - t0, 1),
-                      probs[model].round(5).tolist())
-    result.members = members
-    result.member_probabilities = {k: v for k, v in probs.items() if k != model}
-    return result
-
-
-def _model_features(items: Sequence[Item], model: str, cache_dir="default", progress: bool = True) -> dict[str, list]:
+def model_features(items: Sequence[Item], model: str, cache_dir="default", progress: bool = True) -> dict[str, list]:
     """Every feature kind ``model`` reads (and the speed-perturbed copies the linear member trains on)."""
     feats = {kind: features_for(items, kind, cache_dir, progress) for kind in MODEL_FEATURES[model]}
     if model in ("linear", "ensemble"):
@@ -568,7 +503,7 @@ def calibrate_across_corpora(feats: dict[str, list], y: np.ndarray, corpus: np.n
         te, tr = np.flatnonzero(corpus == c), np.flatnonzero(corpus != c)
         if not len(tr):
             return 1.0
-        p = _fit_predict(model, feats, y, tr, te, cfg, seed, len(SPEECH_EMOTIONS), masks, corpus)[model]
+        p = fit_predict(model, feats, y, tr, te, cfg, seed, len(SPEECH_EMOTIONS), masks, corpus)[model]
         ok = p[np.arange(len(te)), y[te]] > 0  # clips whose class the training corpora had
         logits.append(_log(p[ok]))
         truth.append(y[te][ok])
@@ -584,79 +519,6 @@ def with_temperature(p: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def leave_one_corpus_out(items: Sequence[Item], model: str = "encoder", seed: int = 0, cfg: CNNConfig | None = None,
-                         calibrate: bool = True, cache_dir="default", progress: bool = True,
-                         adapt: int | None = None) -> dict:
-    """Train on all corpora but one, test on that one, for each corpus in turn.
-
-    Each held-out corpus is scored over the classes it shares with the training corpora, through
-    the taxonomy: a class the training corpora lack is folded into its parent (RAVDESS's calm is
-    counted as neutral when CASIA and EMOVO train), and clips of a class with no parent there
-    are skipped and counted. With ``calibrate`` the temperature is fitted on the training
-    corpora alone (:func:`calibrate_across_corpora`), never on the held-out one. Reports UA, WA,
-    macro-F1, per-class recall and expected calibration error per corpus, and their mean and min.
-
-    ``adapt=K`` (``encoder`` only) measures speaker adaptation: training clips standardised by their
-    speaker's statistics, each held-out clip by ``K`` other unlabelled clips of its speaker (a
-    recording of K+1 segments of one voice), as ``speech_adaptive`` is used.
-    """
-    from ..evaluation import expected_calibration_error
-    from ..taxonomy import align, modelled, target_of
-
-    corpus = np.array([it.corpus for it in items])
-    corpora = sorted(set(corpus.tolist()))
-    if len(corpora) < 2:
-        raise AvemotionError("leave-one-corpus-out needs at least two corpora (give several DATA folders)")
-    t0 = time.time()
-    cfg = cfg or CNNConfig(seed=seed)
-    labels = list(SPEECH_EMOTIONS)
-    y = np.array([labels.index(it.label) for it in items])
-    masks = corpus_masks(items)
-    all_feats = _model_features(items, model, cache_dir, progress)
-    if adapt and model != "encoder":
-        raise AvemotionError("speaker adaptation (adapt) is measured for the encoder recipe only")
-    speakers = speaker_keys(items)
-    per: dict[str, dict] = {}
-    for c in corpora:
-        te, tr = np.flatnonzero(corpus == c), np.flatnonzero(corpus != c)
-        feats = _adapted(all_feats, speakers, tr, te, adapt, seed) if adapt else all_feats
-        probs = _fit_predict(model, feats, y, tr, te, cfg, seed, len(labels), masks, corpus)
-        temperature = (calibrate_across_corpora({k: [v[i] for i in tr] for k, v in feats.items()}, y[tr],
-                                                corpus[tr], masks[tr], model, cfg, seed)
-                       if calibrate and (ADAPT_CALIBRATE or not adapt) and len(set(corpus[tr].tolist())) > 1
-                       else 1.0)
-        trained = [labels[i] for i in sorted(set(y[tr].tolist()))]
-        target = modelled(trained, sorted({labels[i] for i in y[te]}))
-        truth = [target_of(labels[i], target) for i in y[te]]
-        keep = np.array([t is not None for t in truth])
-        yt = np.array([target.index(t) for t in truth if t is not None])
-        result: dict = {"train_corpora": sorted(set(corpus[tr].tolist())), "n_test": int(len(te)),
-                        "skipped": int((~keep).sum()), "temperature": round(temperature, 3)}
-        for name, p in probs.items():
-            q = align(with_temperature(p, temperature) if name == model else p, labels, target)[keep]
-            m = score(yt, q.argmax(1), target)
-            m["expected_calibration_error"] = round(expected_calibration_error(q, yt), 4)
-            if name == model:
-                result["metrics"] = m
-            else:
-                result.setdefault("members", {})[name] = {k: m[k] for k in ("unweighted_accuracy", "macro_f1")}
-        per[c] = result
-        log.info("held out %s: UA %.4f (ECE %.3f)", c, result["metrics"]["unweighted_accuracy"],
-                 result["metrics"]["expected_calibration_error"])
-    uas = [r["metrics"]["unweighted_accuracy"] for r in per.values()]
-    eces = [r["metrics"]["expected_calibration_error"] for r in per.values()]
-    protocol = ("leave one corpus out: train on the other corpora, test on the held-out one, UA over the classes "
-                "it shares with them (calm counted as neutral where the training corpora lack calm)")
-    if adapt:
-        protocol += (f"; speaker adaptation: each held-out clip standardised with {adapt} other unlabelled clips of "
-                     f"its speaker (variance shrunk, weight {ADAPT_SHRINK:g}), training clips by their speaker")
-    return {"model": model + ("_adaptive" if adapt else ""), "protocol": protocol, "adapt": adapt,
-            "corpora": per, "mean_unweighted_accuracy": round(float(np.mean(uas)), 4),
-            "min_unweighted_accuracy": round(float(np.min(uas)), 4),
-            "mean_expected_calibration_error": round(float(np.mean(eces)), 4),
-            "data": {c: int((corpus == c).sum()) for c in corpora}, "seconds": round(time.time() - t0, 1)}
-
-
 def _full_proba(clf, x: np.ndarray, n: int) -> np.ndarray:
     """predict_proba with a column for every class, even ones absent from a fold's training data."""
     p = clf.predict_proba(x)
@@ -668,21 +530,6 @@ def _full_proba(clf, x: np.ndarray, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Commands: evaluate (CV report) and train (final model + card)
 
-RAVDESS_LICENCE = ("CC BY-NC-SA 4.0: weights trained on RAVDESS (Livingstone & Russo 2018, "
-                   "doi:10.1371/journal.pone.0196391); non-commercial research use, attribute, share alike")
-
-
-CORPUS_LICENCES = {
-    "ravdess": RAVDESS_LICENCE,
-    "casia": "CASIA Chinese emotional speech (public 1200-clip subset): non-commercial research use",
-    "emovo": "EMOVO (Costantini et al., LREC 2014, Fondazione Ugo Bordoni): research use",
-}
-
-
-def corpus_licence(corpora: Sequence[str]) -> str:
-    """The terms the training corpora put on weights trained on them (the strictest all apply)."""
-    return "; ".join(CORPUS_LICENCES.get(c, f"{c}: see the corpus's licence") for c in corpora)
-
 
 def cnn_config(seed: int, epochs: int | None, mixup: float | None = None) -> CNNConfig:
     """The CNN's configuration with the command line's overrides (None keeps the default)."""
@@ -692,43 +539,6 @@ def cnn_config(seed: int, epochs: int | None, mixup: float | None = None) -> CNN
     if mixup is not None:
         cfg.mixup_prob = mixup
     return cfg
-
-
-def cross_validate_report(items: Sequence[Item], model: str, folds: int, seed: int, out: Path,
-                          epochs: int | None = None) -> dict:
-    """Run :func:`cross_validate` and write ``metrics.json`` and ``confusion.png`` into ``out``."""
-    from ..evaluation import plot_confusion
-    from ..files import write_json
-
-    result = cross_validate(items, model, folds, cnn_config(seed, epochs), seed)
-    report = result.to_dict()
-    report.pop("probabilities")
-    report.pop("member_probabilities")
-    report["protocol"] = (f"speaker-independent {folds}-fold cross-validation (GroupKFold over speakers; "
-                          "no speaker in both train and test), fixed seed")
-    report["data"] = {"n": len(items), "speakers": len({it.speaker for it in items}),
-                      "corpus": sorted({it.corpus for it in items})}
-    corpus = np.array([it.corpus for it in items])
-    if len(set(corpus.tolist())) > 1:  # pooled corpora: each one's share of the same folds, scored apart
-        labels = list(SPEECH_EMOTIONS)
-        y = np.array([labels.index(it.label) for it in items])
-        p = np.asarray(result.probabilities)
-        report["per_corpus"] = {c: {k: v for k, v in score(y[corpus == c], p[corpus == c].argmax(1), labels).items()
-                                    if k in ("n", "unweighted_accuracy", "weighted_accuracy", "macro_f1",
-                                             "per_class_recall")}
-                                for c in sorted(set(corpus.tolist()))}
-    if model in ("cnn", "ensemble"):
-        report["config"] = asdict(cnn_config(seed, epochs))
-    out.mkdir(parents=True, exist_ok=True)
-    # Out-of-fold probabilities, row i = items[i]: for later ensembling or calibration studies.
-    np.save(out / "oof_probabilities.npy", np.asarray(result.probabilities, dtype=np.float32))
-    for name, p in result.member_probabilities.items():
-        np.save(out / f"oof_probabilities_{name}.npy", p)
-    write_json(report, out / "metrics.json")
-    m = result.metrics
-    title = f"{model}, speaker-independent {folds}-fold: UA {m['unweighted_accuracy']:.3f}"
-    plot_confusion(m["confusion_matrix"], m["labels"], out / "confusion.png", title)
-    return report
 
 
 def average_onnx(members: dict, weights: dict[str, float]):
@@ -801,7 +611,7 @@ def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: b
 
     from .speech_nets import AveragedMembers, RecordingNorm, StandardisedLinear
 
-    feats = _model_features(items, "encoder")
+    feats = model_features(items, "encoder")
     masks = corpus_masks(items)
     corpus = np.array([it.corpus for it in items])
     speakers = speaker_keys(items)
@@ -832,17 +642,6 @@ def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: b
 
 LOGMEL_INPUT = {"kind": "logmel", **LogMelConfig().to_dict(), "trim_top_db": 35,
                 "layout": "N,1,n_mels,frames; natural log of mel power + 1e-6"}
-CNN_TEXT = ("log-mel CNN: 4 blocks of 2x(conv3x3+BN+ReLU) and 2x2 max-pool (widths 16/32/64/128), per-utterance "
-            "band-mean normalisation, mean+max pooling over time, dense 128, softmax")
-ENCODER_TEXT = ("equal-weight average of three softmax regressions trained on several corpora at once, each clip's "
-                "loss over the classes its corpus has and every (corpus, class) cell weighted alike: (1) on 1,536 "
-                "statistics of a pretrained voice encoder (mean and std over time of each of the 3 LSTM layers "
-                "of Resemblyzer's GE2E speaker encoder, models/voice_encoder.onnx), (2) on the 4,040 functionals, "
-                "(3) on 2,048 statistics of Whisper base's audio encoder (mean and std over time of transformer "
-                "blocks 2 and 3, models/whisper_encoder.onnx)")
-LINEAR_TEXT = ("functionals (4,040: 101 frame descriptors and their deltas x 20 statistics), standardised, "
-               "ridge classifier (alpha 3000) with sigmoid calibration, bagged over 5 internal folds; trained on "
-               "the clips and their speed-perturbed copies (x0.9, x1.1)")
 
 
 def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0, epochs: int | None = None,
@@ -941,52 +740,3 @@ def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0
     return path
 
 
-def with_cv_metrics(card: dict, cv_metrics: str | Path | Sequence[str | Path]) -> dict:
-    """The card with the figures of `avemotion evaluate` metrics.json files added.
-
-    A speaker-folds report fills ``metrics`` (and ``per_corpus`` where corpora were pooled); a
-    leave-one-corpus-out report fills ``metrics.leave_one_corpus_out`` — the first one given; a later
-    one measured with speaker adaptation over K other clips goes to
-    ``metrics.leave_one_corpus_out_{K+1}_segments`` beside it.
-    """
-    card = dict(card)
-    files = [cv_metrics] if isinstance(cv_metrics, (str, Path)) else list(cv_metrics)
-    for f in files:
-        cv = json.loads(Path(f).read_text())
-        if "corpora" in cv:
-            key = "leave_one_corpus_out"
-            if key in card.get("metrics", {}) and cv.get("adapt"):
-                key = f"leave_one_corpus_out_{cv['adapt'] + 1}_segments"
-            card.setdefault("metrics", {})[key] = {
-                "protocol": cv["protocol"], "segments_of_each_voice": cv["adapt"] + 1 if cv.get("adapt") else None,
-                "mean_unweighted_accuracy": cv["mean_unweighted_accuracy"],
-                "min_unweighted_accuracy": cv["min_unweighted_accuracy"],
-                "mean_expected_calibration_error": cv["mean_expected_calibration_error"],
-                "held_out": {c: {"trained_on": r["train_corpora"], **{k: r["metrics"][k] for k in (
-                    "n", "unweighted_accuracy", "weighted_accuracy", "macro_f1", "expected_calibration_error",
-                    "per_class_recall")}} for c, r in cv["corpora"].items()}}
-            continue
-        m = cv["metrics"]
-        card["metrics"] = {**card.get("metrics", {}), "protocol": cv.get("protocol"),
-                           "unweighted_accuracy": m["unweighted_accuracy"],
-                           "weighted_accuracy": m["weighted_accuracy"], "macro_f1": m["macro_f1"],
-                           "per_class_recall": m["per_class_recall"], "fold_metrics": cv.get("fold_metrics"),
-                           "members": {k: {k2: v[k2] for k2 in ("unweighted_accuracy", "weighted_accuracy", "macro_f1")}
-                                       for k, v in (cv.get("members") or {}).items()},
-                           "headline": f"UA {m['unweighted_accuracy']:.3f} speaker-independent"}
-        if cv.get("per_corpus"):
-            card["metrics"]["per_corpus"] = cv["per_corpus"]
-            rav = cv["per_corpus"].get("ravdess")
-            if rav:
-                card["metrics"]["headline"] = (f"UA {rav['unweighted_accuracy']:.3f} on RAVDESS, speaker-independent "
-                                               f"(pooled folds)")
-        if cv.get("train_metrics"):
-            card["metrics"]["training_data_unweighted_accuracy"] = cv["train_metrics"]["unweighted_accuracy"]
-    loco = card.get("metrics", {}).get("leave_one_corpus_out")
-    if loco:
-        segments = loco.get("segments_of_each_voice")
-        parts = [f"UA {loco['mean_unweighted_accuracy']:.3f} on corpora it never heard (leave one corpus out, mean of "
-                 f"{len(loco['held_out'])}" + (f"; {segments} segments of each voice" if segments else "") + ")",
-                 card["metrics"].get("headline", "")]
-        card["metrics"]["headline"] = "; ".join(p for p in parts if p)
-    return card

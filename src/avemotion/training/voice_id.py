@@ -101,7 +101,8 @@ def export_voice_id(params: tuple[np.ndarray, np.ndarray, np.ndarray], path: Pat
 def train_voice_id(items: Sequence[Item], out: Path, command: str, keep: float = 0.8) -> Path:
     """Fit on every item's speaker, choose the threshold under leave one corpus out, write ONNX and card."""
     from ..bundles import write_card
-    from .speech import corpus_licence, features_for
+    from .cards import corpus_licence
+    from .speech import features_for
 
     x = np.stack(features_for(items, "voice", progress=False))
     speakers = np.array([it.speaker for it in items])

@@ -26,7 +26,7 @@ $("file").addEventListener("change", (ev) => { if (ev.target.files.length) uploa
 async function upload(file) {
   const form = new FormData($("upload"));
   form.set("file", file, file.name);
-  if (!form.get("weights")) form.delete("weights");
+  for (const [k, v] of [...form.entries()]) if (k !== "file" && v === "") form.delete(k);  // blank: the default
   $("job").hidden = false; $("result").hidden = true; $("error").hidden = true;
   $("job-name").textContent = file.name;
   $("job-status").textContent = "uploading…"; $("progress").value = 0;
@@ -63,8 +63,12 @@ async function show(job) {
   chart(r);
   const v = $("video");
   if (r.outputs.includes("annotated.mp4")) { v.hidden = false; v.src = job.links.annotated_mp4; } else { v.hidden = true; }
-  $("downloads").innerHTML = `<a href="${job.links.result}" download="result.json">result.json</a> · ` +
-    `<a href="${job.links.timeline_csv}" download="timeline.csv">timeline.csv</a> · <a href="${job.links.report}">report.html</a>`;
+  // one link per output the job wrote (the server's links come from its output registry)
+  const files = Object.entries(job.links).filter(([k]) => k !== "self" && k !== "report")
+    .map(([k, href]) => [k === "result" ? "result.json" : href.split("/").pop(), href])
+    .filter(([file]) => file === "result.json" || (r.outputs || []).includes(file));
+  $("downloads").innerHTML = files.map(([file, href]) =>
+    `<a href="${escapeHtml(href)}"${file.endsWith(".html") ? "" : ` download="${escapeHtml(file)}"`}>${escapeHtml(file)}</a>`).join(" · ");
 }
 
 function summaryTable(r) {
@@ -160,18 +164,31 @@ async function refreshRecent() {
   }));
 }
 
-// -- the options form: defaults, choices and ranges from the server (one place: the options dataclasses)
+// -- the options form: one field per analysis option, from /v1/options (each declared once, server-side)
 const RULE_NAMES = {confidence: "confidence-aware", weighted: "weighted average (the original system's)"};
 async function loadOptions() {
   const o = await (await fetch("/v1/options")).json();
-  const form = $("upload");
-  for (const name of ["fps", "window"]) {
-    form.elements[name].value = o[name];
-    [form.elements[name].min, form.elements[name].max] = o.ranges[name];
+  $("option-fields").innerHTML = o.options.map(optionField).join("");
+}
+function optionField(opt) {
+  const name = escapeHtml(opt.name), help = escapeHtml(opt.help);
+  const label = (input) => `<label title="${help}">${escapeHtml(opt.name.replace(/_/g, " "))} ${input}</label>`;
+  if (opt.choices) {
+    return label(`<select name="${name}">` + opt.choices.map((c) => `<option value="${escapeHtml(c)}"` +
+      `${c === opt.default ? " selected" : ""}>${escapeHtml(RULE_NAMES[c] || c)}</option>`).join("") + "</select>");
   }
-  form.elements.fusion.innerHTML = o.fusion_rules.map((r) =>
-    `<option value="${escapeHtml(r)}"${r === o.fusion ? " selected" : ""}>${escapeHtml(RULE_NAMES[r] || r)}</option>`).join("");
-  form.elements.weights.placeholder = Object.entries(o.weights).map(([k, v]) => `${k}=${v}`).join(",");
+  if (opt.kind === "flag") {
+    const d = opt.default === null ? "as the model says" : (opt.default ? "on" : "off");
+    return label(`<select name="${name}"><option value="">default (${d})</option>` +
+      `<option value="true">on</option><option value="false">off</option></select>`);
+  }
+  if (opt.kind === "number" || opt.kind === "integer") {
+    const range = (opt.minimum !== undefined ? ` min="${opt.minimum}"` : "") + (opt.maximum !== undefined ? ` max="${opt.maximum}"` : "");
+    return label(`<input name="${name}" type="number" step="${opt.kind === "integer" ? 1 : "any"}" ` +
+      `value="${escapeHtml(opt.default ?? "")}"${range}>`);
+  }
+  const hint = opt.kind === "weights" ? Object.entries(opt.default).map(([k, v]) => `${k}=${v}`).join(",") : (opt.default ?? "");
+  return label(`<input name="${name}" placeholder="${escapeHtml(hint)}">`);
 }
 loadOptions();
 
