@@ -149,3 +149,13 @@ def test_no_module_imports_a_higher_layer():
         sorted(m for m in graph if not any(m.split(".")[0] in layer for layer in LAYERS))
     upward = sorted(f"{a} -> {b}" for a, targets in graph.items() for b in targets if _layer(b) > _layer(a))
     assert not upward, upward
+
+
+def test_no_function_is_longer_than_80_lines():
+    """Small functions: a longer one is split into named steps (a house rule, issue 24)."""
+    long = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 80:
+                long.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})")
+    assert not long, long

@@ -7,17 +7,16 @@ The public API::
 
 from __future__ import annotations
 
-from ._version import __version__ as __version__
-
 import os as _os
+
+from ._version import __version__ as __version__
+from .errors import AvemotionError, MediaError, ModelError
+from .taxonomy import EMOTIONS, FACE_EMOTIONS, SPEECH_EMOTIONS
 
 #: Images larger than this are refused before they are decoded (a decompression bomb: an 854 KB
 #: PNG can decode to 30000x30000). OpenCV reads the limit from its environment on first decode.
 MAX_IMAGE_PIXELS = 120_000_000  # a 10000x10000 photo still opens
 _os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
-
-from .errors import AvemotionError, MediaError, ModelError
-from .taxonomy import EMOTIONS, FACE_EMOTIONS, SPEECH_EMOTIONS
 
 
 def __getattr__(name: str):
@@ -45,7 +44,24 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'avemotion' has no attribute {name!r}")
 
 
-__all__ = ["EMOTIONS", "FACE_EMOTIONS", "SPEECH_EMOTIONS", "AvemotionError", "MediaError", "ModelError",
-           "SpeechAnalyzer", "SpeechResult", "SpeechSegment", "FaceAnalyzer", "Face", "FaceResult",
-           "analyze", "AnalyzeConfig", "AnalysisResult", "VideoAnalyzer", "LiveAnalyzer", "analyze_many",
-           "BatchItem"]
+__all__ = [
+    "EMOTIONS",
+    "FACE_EMOTIONS",
+    "SPEECH_EMOTIONS",
+    "AnalysisResult",
+    "AnalyzeConfig",
+    "AvemotionError",
+    "BatchItem",
+    "Face",
+    "FaceAnalyzer",
+    "FaceResult",
+    "LiveAnalyzer",
+    "MediaError",
+    "ModelError",
+    "SpeechAnalyzer",
+    "SpeechResult",
+    "SpeechSegment",
+    "VideoAnalyzer",
+    "analyze",
+    "analyze_many",
+]

@@ -19,14 +19,26 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import AvemotionError
 from .media import MEDIA_EXTENSIONS
-from .steps import (BatchItem, analyze_one, analyze_upload, as_error, batch_options, is_done, record_error,
-                    source_stamp)
+from .steps import BatchItem, analyze_one, analyze_upload, as_error, batch_options, is_done, record_error, source_stamp
 
-__all__ = ["BatchItem", "analyze_many", "analyze_one", "analyze_upload", "as_error", "batch_options",
-           "expand_paths", "is_done", "output_dirs", "record_error", "run_each", "source_stamp"]
+__all__ = [
+    "BatchItem",
+    "analyze_many",
+    "analyze_one",
+    "analyze_upload",
+    "as_error",
+    "batch_options",
+    "expand_paths",
+    "is_done",
+    "output_dirs",
+    "record_error",
+    "run_each",
+    "source_stamp",
+]
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]], exts: set[str] = MEDIA_EXTENSIONS) -> list[Path]:
@@ -40,12 +52,14 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]], exts: set[str] = MEDIA
     return out
 
 
-def run_each(files: Sequence[Path], analyze: Callable[[Path], object]) -> Iterator[tuple[Path, object, AvemotionError | None]]:
+def run_each(
+    files: Sequence[Path], analyze: Callable[[Path], Any]
+) -> Iterator[tuple[Path, Any, AvemotionError | None]]:
     """``(path, result, None)`` or ``(path, None, error)`` for each file in turn; no failure stops the rest."""
     for f in files:
         try:
             yield f, analyze(f), None
-        except Exception as exc:  # noqa: BLE001 (a batch goes on past any one file)
+        except Exception as exc:
             yield f, None, as_error(exc, f)
 
 
@@ -67,10 +81,19 @@ def output_dirs(files: Sequence[Path], root: Path) -> dict[Path, Path]:
     return out
 
 
-def analyze_many(paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike[str] = "avemotion-out",
-                 config=None, *, force: bool = False, annotate: bool = True, analyzer=None,
-                 out_dirs: dict[Path, Path] | None = None, outputs: Sequence[str] | None = None,
-                 ray: bool | str | None = None, max_in_flight: int | None = None) -> Iterator[BatchItem]:
+def analyze_many(
+    paths: Iterable[str | os.PathLike[str]],
+    out: str | os.PathLike[str] = "avemotion-out",
+    config=None,
+    *,
+    force: bool = False,
+    annotate: bool = True,
+    analyzer=None,
+    out_dirs: dict[Path, Path] | None = None,
+    outputs: Sequence[str] | None = None,
+    ray: bool | str | None = None,
+    max_in_flight: int | None = None,
+) -> Iterator[BatchItem]:
     """Analyse every media file of ``paths`` (files or folders), writing each one's outputs under ``out``.
 
     Yields a :class:`BatchItem` per file as it finishes. ``config`` is an
@@ -106,5 +129,3 @@ def analyze_many(paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike
 
     for f, item, err in run_each(files, one):
         yield item if err is None else record_error(f, dirs[f], err)
-
-

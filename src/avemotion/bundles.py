@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 from .errors import ModelError
 
@@ -29,7 +30,7 @@ class ModelBundle:
     threads: int | None = None
 
     @classmethod
-    def load(cls, name_or_path: str | os.PathLike[str], threads: int | None = None, verify: bool = True) -> "ModelBundle":
+    def load(cls, name_or_path: str | os.PathLike[str], threads: int | None = None, verify: bool = True) -> ModelBundle:
         """Load ``NAME`` from the shipped models or an explicit ``.onnx`` path (card beside it)."""
         p = Path(name_or_path)
         if p.suffix != ".onnx":
@@ -104,6 +105,20 @@ def inference_session(path: Path, threads: int | None = None):
         raise ModelError(f"cannot load ONNX model ({str(exc).splitlines()[0][:160]})", path) from None
 
 
+def model_option(task: str, default: str) -> Any:
+    """The analysis option (:func:`avemotion.options.option`) that chooses the ``task``'s model: a
+    shipped name (the choices, read from the cards when asked) or, locally, an ``.onnx`` path."""
+    from .options import option
+
+    return option(
+        default,
+        f"{task} model: a shipped name or an .onnx path with its card",
+        name=f"{task}_model",
+        choices=lambda: shipped_models(task),
+        paths=True,
+    )
+
+
 def shipped_models(task: str) -> list[str]:
     """The names of the shipped models for ``task`` (``"face"``, ``"speech"``), from their cards."""
     names = []
@@ -114,7 +129,7 @@ def shipped_models(task: str) -> list[str]:
 
 
 @lru_cache(maxsize=16)
-def shared_bundle(name: str, threads: int | None = None) -> "ModelBundle":
+def shared_bundle(name: str, threads: int | None = None) -> ModelBundle:
     """A shipped model loaded once per process and shared (the detector, the VAD, the voice encoder)."""
     return ModelBundle.load(name, threads=threads)
 

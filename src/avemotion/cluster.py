@@ -44,8 +44,13 @@ def connect(address: bool | str | None = True, num_cpus: int | None = None):
         return ray
     env = {"env_vars": {"AVEMOTION_THREADS": "1"}}
     if address in (True, None, "", "local"):
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, runtime_env=env,
-                 logging_level=logging.WARNING, log_to_driver=False)
+        ray.init(
+            num_cpus=num_cpus or os.cpu_count(),
+            include_dashboard=False,
+            runtime_env=env,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+        )
     else:
         ray.init(address=str(address), runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
     return ray
@@ -68,13 +73,20 @@ def analyze_file(path: str, target: str, config_json: str, outputs: Sequence[str
     try:
         analyzer = _analyzer(config_json)
         return analyze_one(f, out, analyzer, batch_options(analyzer.config, outputs), outputs, force)
-    except Exception as exc:  # noqa: BLE001 (one file's failure is its error.json, never the batch's)
+    except Exception as exc:
         return record_error(f, out, as_error(exc, f))
 
 
-def analyze_on_ray(files: Sequence[Path], dirs: dict[Path, Path], config, outputs: Sequence[str], *,
-                   force: bool = False, address: bool | str = True, max_in_flight: int | None = None
-                   ) -> Iterator:
+def analyze_on_ray(
+    files: Sequence[Path],
+    dirs: dict[Path, Path],
+    config,
+    outputs: Sequence[str],
+    *,
+    force: bool = False,
+    address: bool | str = True,
+    max_in_flight: int | None = None,
+) -> Iterator:
     """Every file as a Ray task; :class:`~avemotion.batch.BatchItem` s as they finish."""
     ray = connect(address)
     task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(analyze_file)
@@ -99,8 +111,8 @@ def analyze_on_ray(files: Sequence[Path], dirs: dict[Path, Path], config, output
 
 def _outcome(ray, ref, f: Path, target: Path):
     """The task's BatchItem, or the file's error when Ray gave up on it (retries spent)."""
-    from .steps import record_error
     from .errors import AvemotionError
+    from .steps import record_error
 
     try:
         return ray.get(ref)
@@ -126,12 +138,13 @@ def run_job(upload: str, out: str, options: dict, filename: str, annotate: bool)
         analyzer = _analyzer(json.dumps(options, sort_keys=True))
         result = analyze_upload(analyzer, Path(upload), Path(out), filename, annotate)
         return "done", result.label
-    except Exception as exc:  # noqa: BLE001 (the job fails, the worker lives)
+    except Exception as exc:
         return "failed", as_error(exc, Path(filename)).reason
 
 
-def run_job_on_ray(upload: Path, out: Path, options: dict, filename: str, annotate: bool,
-                   address: bool | str = True) -> tuple[str, str | None]:
+def run_job_on_ray(
+    upload: Path, out: Path, options: dict, filename: str, annotate: bool, address: bool | str | None = True
+) -> tuple[str, str | None]:
     """Run :func:`run_job` as a Ray task (retried if its worker dies) and wait for it."""
     ray = connect(address)
     task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(run_job)

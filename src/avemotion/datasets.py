@@ -136,8 +136,13 @@ def read_class_folders(root: Path, exts: Iterable[str]) -> tuple[list[Item], lis
     return out, unknown
 
 
-SPEECH_READERS = {"ravdess": read_ravdess, "cremad": read_cremad, "tess": read_tess,
-                  "savee": read_savee, "emodb": read_emodb}
+SPEECH_READERS = {
+    "ravdess": read_ravdess,
+    "cremad": read_cremad,
+    "tess": read_tess,
+    "savee": read_savee,
+    "emodb": read_emodb,
+}
 
 
 def read_corpus(root: str | os.PathLike[str], kind: str = "speech", corpus: str | None = None) -> list[Item]:
@@ -169,13 +174,15 @@ def read_corpus(root: str | os.PathLike[str], kind: str = "speech", corpus: str 
             return best
     items, _ = read_class_folders(root, exts)
     if not items:
-        raise AvemotionError(f"found no labelled {kind} files (tried manifest.csv, corpus file names, "
-                             "and one folder per class)", root)
+        raise AvemotionError(
+            f"found no labelled {kind} files (tried manifest.csv, corpus file names, and one folder per class)", root
+        )
     return items
 
 
-def read_corpora(roots: Sequence[str | os.PathLike[str]], kind: str = "speech",
-                 corpus: str | None = None) -> list[Item]:
+def read_corpora(
+    roots: Sequence[str | os.PathLike[str]], kind: str = "speech", corpus: str | None = None
+) -> list[Item]:
     """Items of several corpora read with :func:`read_corpus`, in the order given.
 
     Speakers are kept apart across corpora: a speaker id that two corpora share (``01`` in
@@ -215,9 +222,15 @@ def read_fer_csv(csv_path: str | os.PathLike[str], usage: str | None = None) -> 
 
 
 # FER+ (Barsoum et al., ICMI 2016): ten raters' votes for every FER2013 image.
-FERPLUS_VOTES = {"angry": "votes_anger", "disgust": "votes_disgust", "fear": "votes_fear",
-                 "happy": "votes_happiness", "neutral": "votes_neutral", "sad": "votes_sadness",
-                 "surprise": "votes_surprise"}
+FERPLUS_VOTES = {
+    "angry": "votes_anger",
+    "disgust": "votes_disgust",
+    "fear": "votes_fear",
+    "happy": "votes_happiness",
+    "neutral": "votes_neutral",
+    "sad": "votes_sadness",
+    "surprise": "votes_surprise",
+}
 """The vote column of each of the seven face classes (contempt, unknown and not-a-face are not classes here)."""
 
 FERPLUS_EXCLUDED = frozenset({"contempt", "unknown", "NF", "not_in_ferplus"})
@@ -260,7 +273,9 @@ def find_ferplus(folder: str | os.PathLike[str]) -> Path:
     raise AvemotionError("no ferplus.csv in this folder or its parent (needed for --labels ferplus)", folder)
 
 
-def ferplus_majorities(paths: Sequence[str | os.PathLike[str]], csv_path: Path, labels: Sequence[str]) -> list[str | None]:
+def ferplus_majorities(
+    paths: Sequence[str | os.PathLike[str]], csv_path: Path, labels: Sequence[str]
+) -> list[str | None]:
     """FER+'s majority class of each image (one of ``labels``), or None where it has none of them."""
     rows = read_ferplus(csv_path, labels)
     root = csv_path.parent.resolve()

@@ -24,7 +24,6 @@ import numpy as np
 from .options import check_fields, option
 from .taxonomy import FACE_EMOTIONS, align, modelled
 
-
 #: The modalities fusion weighs, by the names weights use.
 MODALITIES = ("face", "voice")
 
@@ -45,11 +44,17 @@ class FusionOptions:
     page read them (through :class:`avemotion.pipeline.AnalyzeConfig` and ``/v1/options``).
     """
 
-    rule: str = option("confidence", "how the lanes are combined: confidence-aware, or the original system's "
-                       "fixed weighted average", name="fusion", choices=lambda: list(FUSION_RULES))
-    weights: dict[str, float] = option(help="modality weights: face=0.6,voice=0.4 (the command line also takes a "
-                                       "JSON file)", default_factory=lambda: {"face": 0.5, "voice": 0.5},
-                                       parse=lambda text, local: load_weights(text, allow_file=local))
+    rule: str = option(
+        "confidence",
+        "how the lanes are combined: confidence-aware, or the original system's fixed weighted average",
+        name="fusion",
+        choices=lambda: list(FUSION_RULES),
+    )
+    weights: dict[str, float] = option(
+        help="modality weights: face=0.6,voice=0.4 (the command line also takes a JSON file)",
+        default_factory=lambda: {"face": 0.5, "voice": 0.5},
+        parse=lambda text, local: load_weights(text, allow_file=local),
+    )
     window: float = option(1.0, "seconds: the timeline's window", minimum=0.1, maximum=3600.0)
     min_confidence: float = 0.05  # a modality less confident than this in a window is dropped
     labels: tuple[str, ...] = FACE_EMOTIONS  # the fused label set, carried into the result
@@ -101,7 +106,9 @@ def _combine(parts: list[tuple[np.ndarray, np.ndarray, float]], labels: Sequence
     return {lab: round(float(v / total), 6) for lab, v in zip(labels, fused, strict=True)}
 
 
-def weighted_average(inputs: Mapping[str, ModalityInput], config: FusionOptions | None = None) -> dict[str, float] | None:
+def weighted_average(
+    inputs: Mapping[str, ModalityInput], config: FusionOptions | None = None
+) -> dict[str, float] | None:
     """The original system's rule: Σ w_m p_m / Σ w_m per emotion, over the modalities present."""
     cfg = config or FusionOptions()
     parts = []
@@ -112,7 +119,9 @@ def weighted_average(inputs: Mapping[str, ModalityInput], config: FusionOptions 
     return _combine(parts, cfg.labels)
 
 
-def confidence_fusion(inputs: Mapping[str, ModalityInput], config: FusionOptions | None = None) -> dict[str, float] | None:
+def confidence_fusion(
+    inputs: Mapping[str, ModalityInput], config: FusionOptions | None = None
+) -> dict[str, float] | None:
     """Weights scaled by each modality's confidence in this window: coverage × (0.5 + peakedness).
 
     Coverage carries the most: a face seen in one frame of ten, or half a second of speech in a
@@ -173,8 +182,9 @@ def load_weights(spec: str, allow_file: bool = True) -> dict[str, float]:
             raise AvemotionError(f"weights file is not valid JSON ({getattr(exc, 'msg', exc)})", spec) from None
         data = data.get("weights", data) if isinstance(data, dict) else data
         if not isinstance(data, dict):
-            raise AvemotionError('weights file must hold {"face": number, "voice": number} '
-                                 '(or {"weights": {...}})', spec)
+            raise AvemotionError(
+                'weights file must hold {"face": number, "voice": number} (or {"weights": {...}})', spec
+            )
     else:
         try:
             data = {k.strip(): float(v) for k, v in (part.split("=") for part in spec.split(","))}

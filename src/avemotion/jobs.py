@@ -28,6 +28,7 @@ from .errors import AvemotionError, OptionError, check_number
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class JobsConfig:
     """Where jobs live and how many run at once: the settings of :class:`Jobs` (the server's extend them)."""
@@ -51,8 +52,20 @@ class JobsConfig:
 class JobStore:
     """Jobs in SQLite (one connection, serialised by a lock: the table is small and writes rare)."""
 
-    COLUMNS = ("id", "status", "progress", "error", "filename", "upload", "options", "created", "started",
-               "finished", "label", "note")
+    COLUMNS = (
+        "id",
+        "status",
+        "progress",
+        "error",
+        "filename",
+        "upload",
+        "options",
+        "created",
+        "started",
+        "finished",
+        "label",
+        "note",
+    )
 
     def __init__(self, path: Path) -> None:
         self.lock = threading.Lock()
@@ -65,8 +78,10 @@ class JobStore:
 
     def add(self, job_id: str, filename: str, upload: str, options: dict) -> None:
         with self.lock:
-            self.db.execute("INSERT INTO jobs (id, status, filename, upload, options, created) VALUES (?, ?, ?, ?, ?, ?)",
-                            (job_id, "queued", filename, upload, json.dumps(options), time.time()))
+            self.db.execute(
+                "INSERT INTO jobs (id, status, filename, upload, options, created) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, "queued", filename, upload, json.dumps(options), time.time()),
+            )
 
     def update(self, job_id: str, **values) -> None:
         cols = ", ".join(f"{k} = ?" for k in values)
@@ -108,8 +123,11 @@ class Jobs:
             probe.unlink()
             self.store = JobStore(self.root / "jobs.sqlite")
         except (OSError, sqlite3.Error) as exc:
-            what = "a file, not a folder" if isinstance(exc, (FileExistsError, NotADirectoryError)) else \
-                (getattr(exc, "strerror", None) or str(exc)).lower()
+            what = (
+                "a file, not a folder"
+                if isinstance(exc, (FileExistsError, NotADirectoryError))
+                else (getattr(exc, "strerror", None) or str(exc)).lower()
+            )
             raise AvemotionError(f"cannot keep the server's jobs there ({what})", config.data_dir) from None
         self.queue: queue.Queue[str] = queue.Queue()
         self._analyzer = None
@@ -144,13 +162,20 @@ class Jobs:
         """
         for job in self.store.where("status IN ('queued', 'running') ORDER BY status = 'running', created"):
             if (self.uploads / (job["upload"] or "")).is_file():
-                note = "queued again after a server restart" if job["status"] == "queued" else \
-                    "resumed after a server restart (it was running)"
+                note = (
+                    "queued again after a server restart"
+                    if job["status"] == "queued"
+                    else "resumed after a server restart (it was running)"
+                )
                 self.store.update(job["id"], status="queued", progress=0.0, note=note)
                 self.queue.put(job["id"])
             else:
-                self.store.update(job["id"], status="failed", finished=time.time(),
-                                  error="the server stopped during this job and its upload is gone")
+                self.store.update(
+                    job["id"],
+                    status="failed",
+                    finished=time.time(),
+                    error="the server stopped during this job and its upload is gone",
+                )
 
     def submit(self, job_id: str, filename: str, upload: str, options: dict) -> None:
         self.store.add(job_id, filename, upload, options)
@@ -185,17 +210,28 @@ class Jobs:
                         last[0] = x
                         self.store.update(job_id, progress=round(x, 3))
 
-                result = analyze_upload(va, self.uploads / job["upload"], self.result_dir(job_id), job["filename"],
-                                        self.config.annotate, progress)
-                self.store.update(job_id, status="done", progress=1.0, finished=time.time(), label=result.label,
-                                  error=None)
+                result = analyze_upload(
+                    va,
+                    self.uploads / job["upload"],
+                    self.result_dir(job_id),
+                    job["filename"],
+                    self.config.annotate,
+                    progress,
+                )
+                self.store.update(
+                    job_id, status="done", progress=1.0, finished=time.time(), label=result.label, error=None
+                )
             except (AvemotionError, ValueError, TypeError) as exc:
                 reason = exc.reason if isinstance(exc, AvemotionError) else str(exc)
                 self.store.update(job_id, status="failed", finished=time.time(), error=reason)
             except Exception as exc:  # a worker must survive any one job
                 log.exception("job %s failed", job_id)
-                self.store.update(job_id, status="failed", finished=time.time(),
-                                  error=f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
+                self.store.update(
+                    job_id,
+                    status="failed",
+                    finished=time.time(),
+                    error=f"internal error: {type(exc).__name__}: {str(exc)[:200]}",
+                )
 
     def _run_on_ray(self, job_id: str, job: dict, options: dict) -> None:
         """One job as a Ray task (``serve --ray``); the table, uploads and results stay here.
@@ -206,8 +242,14 @@ class Jobs:
         from .pipeline import AnalyzeConfig
 
         full = AnalyzeConfig.of(**options).flat()  # checked here, as a local job would be
-        status, text = run_job_on_ray(self.uploads / job["upload"], self.result_dir(job_id), full, job["filename"],
-                                      self.config.annotate, self.config.ray)
+        status, text = run_job_on_ray(
+            self.uploads / job["upload"],
+            self.result_dir(job_id),
+            full,
+            job["filename"],
+            self.config.annotate,
+            self.config.ray,
+        )
         if status == "done":
             self.store.update(job_id, status="done", progress=1.0, finished=time.time(), label=text, error=None)
         else:

@@ -42,15 +42,19 @@ class LiveResult:
 
     def to_dict(self) -> dict:
         """The JSON line of `avemotion live` and the WebSocket's answer."""
-        return {"time": self.time, "faces": [{"track": f.track, **f.face.to_dict()} for f in self.faces],
-                "main_track": self.main_track, "state": self.state, "label": self.label}
+        return {
+            "time": self.time,
+            "faces": [{"track": f.track, **f.face.to_dict()} for f in self.faces],
+            "main_track": self.main_track,
+            "state": self.state,
+            "label": self.label,
+        }
 
 
 class LiveAnalyzer:
     """Load once; :meth:`step` one BGR frame at its time (s) → a :class:`LiveResult`."""
 
-    def __init__(self, model: str | None = None, detector: str | None = None, tau: float = 1.0, *,
-                 faces=None) -> None:
+    def __init__(self, model: str | None = None, detector: str | None = None, tau: float = 1.0, *, faces=None) -> None:
         """``model``/``detector``: as :class:`~avemotion.face.analyzer.FaceOptions` (None: its default)."""
         from .face.analyzer import FaceAnalyzer, FaceOptions
 
@@ -68,9 +72,12 @@ class LiveAnalyzer:
         main = self.tracker.main_track()
         current = next((p for i, p in zip(ids, probs, strict=True) if main is not None and i == main.id), None)
         state = self.smoother.update(t, current)
-        return LiveResult(round(t, 3), [LiveFace(i, f) for i, f in zip(ids, faces, strict=True)],
-                          main.id if main is not None and current is not None else None,
-                          as_dict(state, self.faces.labels) if state is not None else None)
+        return LiveResult(
+            round(t, 3),
+            [LiveFace(i, f) for i, f in zip(ids, faces, strict=True)],
+            main.id if main is not None and current is not None else None,
+            as_dict(state, self.faces.labels) if state is not None else None,
+        )
 
 
 def camera_frames(source: str | int, max_frames: int | None = None) -> Iterator[tuple[float, np.ndarray]]:

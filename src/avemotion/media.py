@@ -58,8 +58,15 @@ def check_file(path: str | os.PathLike[str]) -> Path:
         raise MediaError("is a folder, not a media file", p)
     mode = p.stat().st_mode
     if not stat.S_ISREG(mode):
-        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        kind = (
+            "a named pipe (FIFO)"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
         raise MediaError(f"is {kind}, not a media file: give a file saved on disk", p)
     if p.stat().st_size == 0:
         raise MediaError("file is empty (0 bytes)", p)
@@ -101,10 +108,17 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         if v is not None:  # a 16,000² frame is 768 MB: FFmpeg left it undecoded (max_pixels), so it has no size
             check_frame_size(v.codec_context.width, v.codec_context.height, p)
             if not (v.codec_context.width and v.codec_context.height):
-                raise MediaError("video frames too large to decode (over the decoding budget of "
-                                 f"{MAX_DECODED_PIXELS / 1e6:g} MP) or of no size", p)
+                raise MediaError(
+                    "video frames too large to decode (over the decoding budget of "
+                    f"{MAX_DECODED_PIXELS / 1e6:g} MP) or of no size",
+                    p,
+                )
         return MediaInfo(
-            str(p), kind, duration, v is not None, a is not None,
+            str(p),
+            kind,
+            duration,
+            v is not None,
+            a is not None,
             width=v.codec_context.width if v is not None else None,
             height=v.codec_context.height if v is not None else None,
             fps=fps,
@@ -114,8 +128,9 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         )
 
 
-def load_audio(path: str | os.PathLike[str], sr: int = SAMPLE_RATE, *, normalize: bool = True,
-               max_seconds: float | None = None) -> np.ndarray:
+def load_audio(
+    path: str | os.PathLike[str], sr: int = SAMPLE_RATE, *, normalize: bool = True, max_seconds: float | None = None
+) -> np.ndarray:
     """Decode any audio file or a video's audio track to mono float32 at ``sr`` Hz.
 
     ``normalize`` applies :func:`normalize_loudness`, so quiet and loud recordings look alike
@@ -249,8 +264,11 @@ def _audio_pieces(p: Path, sr: int) -> Iterator[np.ndarray]:
         yielded = False
         try:
             with sf.SoundFile(str(p)) as f:
-                stream = None if f.samplerate == sr else soxr.ResampleStream(f.samplerate, sr, 1, dtype="float32",
-                                                                              quality="HQ")
+                stream = (
+                    None
+                    if f.samplerate == sr
+                    else soxr.ResampleStream(f.samplerate, sr, 1, dtype="float32", quality="HQ")
+                )
                 while True:
                     data = f.read(frames=f.samplerate * 10, dtype="float32", always_2d=True)
                     last = data.shape[0] < f.samplerate * 10
@@ -293,8 +311,9 @@ class Frame:
     image: np.ndarray
 
 
-def iter_frames(path: str | os.PathLike[str], fps: float | None, *,
-                max_side: int | None = None, on_early_stop=None) -> Iterator[Frame]:
+def iter_frames(
+    path: str | os.PathLike[str], fps: float | None, *, max_side: int | None = None, on_early_stop=None
+) -> Iterator[Frame]:
     """Yield frames of a video at about ``fps`` frames a second (None: every frame).
 
     Frames are picked by their presentation time, so variable-frame-rate files sample evenly.
@@ -345,8 +364,11 @@ def iter_frames(path: str | os.PathLike[str], fps: float | None, *,
                 on_early_stop(round(max(t, 0.0), 3) if decoded >= 0 else 0.0, _short(exc))
             return
         # FFmpeg mostly ends quietly where a file is cut or damaged: compare with the declared length
-        declared = float(stream.duration * base) if stream.duration else (
-            float(container.duration / 1_000_000) if container.duration and not container.streams.audio else None)
+        declared = (
+            float(stream.duration * base)
+            if stream.duration
+            else (float(container.duration / 1_000_000) if container.duration and not container.streams.audio else None)
+        )
         if on_early_stop is not None and declared and decoded >= 0 and t < declared - max(1.0, 3.0 / rate):
             on_early_stop(round(max(t, 0.0), 3), "the file ends before its declared length")
 
@@ -414,9 +436,9 @@ def image_header_size(data: bytes) -> tuple[int, int] | None:
                 if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
                     i += 2
                     continue
-                length = int.from_bytes(data[i + 2:i + 4], "big")
+                length = int.from_bytes(data[i + 2 : i + 4], "big")
                 if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                    h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                    h, w = struct.unpack(">HH", data[i + 5 : i + 9])
                     return w, h
                 i += 2 + length
     except struct.error:
@@ -425,8 +447,11 @@ def image_header_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _over_budget(w: int, h: int, what: str, source) -> MediaError:
-    return MediaError(f"{what} too large to decode: {w}x{h} ({w * h / 1e6:.0f} MP), over the decoding budget of "
-                      f"{MAX_DECODED_PIXELS / 1e6:g} MP", source)
+    return MediaError(
+        f"{what} too large to decode: {w}x{h} ({w * h / 1e6:.0f} MP), over the decoding budget of "
+        f"{MAX_DECODED_PIXELS / 1e6:g} MP",
+        source,
+    )
 
 
 def check_frame_size(width: int | None, height: int | None, source) -> None:
@@ -458,7 +483,9 @@ def decode_image(data: np.ndarray, source=None) -> np.ndarray:
     try:
         img = cv2.imdecode(data, flags)
     except cv2.error:
-        raise MediaError(f"image too large (over {os.environ.get('OPENCV_IO_MAX_IMAGE_PIXELS')} pixels)", source) from None
+        raise MediaError(
+            f"image too large (over {os.environ.get('OPENCV_IO_MAX_IMAGE_PIXELS')} pixels)", source
+        ) from None
     if img is None:
         raise MediaError("not a readable image (unknown format or corrupt data)", source)
     if img.size == 0 or min(img.shape[:2]) < 1:
@@ -485,7 +512,7 @@ def to_bgr8(img: np.ndarray) -> np.ndarray:
     elif img.dtype in (np.float32, np.float64):
         img = np.clip(img * (255.0 if img.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
     elif img.dtype != np.uint8:
-        img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)  # type: ignore[call-overload]
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     elif img.shape[2] == 4:

@@ -140,8 +140,15 @@ def unregister_option(name: str) -> None:
     OPTIONS.pop(name, None)
 
 
-def option(default: Any = None, help: str = "", *, name: str | None = None, kind: str | None = None,
-           default_factory: Callable[[], Any] | None = None, **spec: Any) -> Any:
+def option(
+    default: Any = None,
+    help: str = "",
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    default_factory: Callable[[], Any] | None = None,
+    **spec: Any,
+) -> Any:
     """A dataclass field that is also an analysis option (:func:`declare` registers it).
 
     ``spec``: ``minimum``, ``maximum``, ``choices``, ``paths``, ``parse`` as in :class:`Option`.

@@ -85,13 +85,23 @@ class AnalyzeConfig:
                 parts[opt.part][opt.key] = opt.check(value, local=local)
             elif opt.part == "extra":
                 parts["extra"][opt.key] = opt.default
-        return cls(FaceOptions(**parts["face"]), SpeechOptions(**parts["speech"]), FusionOptions(**parts["fusion"]),
-                   parts["extra"])
+        return cls(
+            FaceOptions(**parts["face"]),
+            SpeechOptions(**parts["speech"]),
+            FusionOptions(**parts["fusion"]),
+            parts["extra"],
+        )
 
     def flat(self) -> dict:
         """The flat options (result.json's ``config``)."""
-        return {name: _plain(self.extra.get(opt.key, opt.default) if opt.part == "extra"
-                             else getattr(getattr(self, opt.part), opt.key)) for name, opt in OPTIONS.items()}
+        return {
+            name: _plain(
+                self.extra.get(opt.key, opt.default)
+                if opt.part == "extra"
+                else getattr(getattr(self, opt.part), opt.key)
+            )
+            for name, opt in OPTIONS.items()
+        }
 
 
 def _plain(value):
@@ -147,7 +157,7 @@ class TrackSummary:
     probabilities: dict[str, float]
 
     @property
-    def label(self) -> str:
+    def label(self) -> str | None:
         return top_label(self.probabilities)
 
 
@@ -166,7 +176,7 @@ class AnalysisResult:
     frames: list[FrameResult]
     speech_segments: list[dict]
     config: dict
-    models: dict[str, str]
+    models: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what the user should know: decoding stopped early...
 
@@ -186,7 +196,9 @@ class AnalysisResult:
     def all_labels(self) -> list[str]:
         """Fused, face and voice labels in that order, each once (the summary table's rows)."""
         out: list[str] = []
-        for lab in self.fused_labels + list(self.models.get("face_labels", [])) + list(self.models.get("voice_labels", [])):
+        for lab in (
+            self.fused_labels + list(self.models.get("face_labels", [])) + list(self.models.get("voice_labels", []))
+        ):
             if lab not in out:
                 out.append(lab)
         return out
@@ -218,7 +230,7 @@ class AnalysisResult:
         return rows
 
     def to_dataframe(self):
-        """The timeline as a pandas DataFrame (needs the ``dataframe`` extra: ``pip install 'avemotion[dataframe]'``)."""
+        """The timeline as a pandas DataFrame (the ``dataframe`` extra: ``pip install 'avemotion[dataframe]'``)."""
         from .errors import require
 
         pd = require("pandas", "dataframe", "AnalysisResult.to_dataframe")
@@ -294,13 +306,15 @@ class VideoAnalyzer:
         face_keys = ("model", "detector", "min_score", "max_faces", "tta", "tiles", "align")
         same_face = all(getattr(config.face, k) == getattr(self.config.face, k) for k in face_keys)
         same_voice = config.speech == self.config.speech
-        return VideoAnalyzer(config, faces=self.faces if same_face else None,
-                             speech=self.speech if same_voice else None)
+        return VideoAnalyzer(
+            config, faces=self.faces if same_face else None, speech=self.speech if same_voice else None
+        )
 
     # -- the two lanes -------------------------------------------------------------------------
 
-    def _face_pass(self, path: Path, info: MediaInfo, progress=None, keep: bool = False,
-                   notes: list[str] | None = None) -> tuple[list[FrameResult], IoUTracker, list | None]:
+    def _face_pass(
+        self, path: Path, info: MediaInfo, progress=None, keep: bool = False, notes: list[str] | None = None
+    ) -> tuple[list[FrameResult], IoUTracker, list | None]:
         """Faces of the sampled frames, tracked and smoothed; and the frames themselves while few."""
         c = self.config
         tracker = IoUTracker(max_gap=max(1.0, 2.5 / c.face.fps))
@@ -316,15 +330,24 @@ class VideoAnalyzer:
             for fr, faces in zip(batch, self.faces.analyze_batch([f.image for f in batch]), strict=True):
                 probs = [np.array([f.probabilities[lab] for lab in self.faces.labels]) for f in faces]
                 ids = tracker.update(fr.time, [f.box for f in faces], probs)
-                frames.append(FrameResult(round(fr.time, 3), [
-                    FrameFace(tuple(f.box), round(f.score, 4), f.probabilities, track=i) for i, f in zip(ids, faces, strict=True)]))
+                frames.append(
+                    FrameResult(
+                        round(fr.time, 3),
+                        [
+                            FrameFace(tuple(f.box), round(f.score, 4), f.probabilities, track=i)
+                            for i, f in zip(ids, faces, strict=True)
+                        ],
+                    )
+                )
             if progress is not None and batch and info.duration:
                 progress(min(0.85, 0.85 * batch[-1].time / info.duration))
             batch.clear()
 
         def stopped(t: float, reason: str) -> None:
-            notes.append(f"video decoding stopped early at {t:g} s of {info.duration or 0:g} s ({reason}): "
-                         "later frames were not analysed")
+            notes.append(
+                f"video decoding stopped early at {t:g} s of {info.duration or 0:g} s ({reason}): "
+                "later frames were not analysed"
+            )
 
         for frame in prefetch(iter_frames(path, fps=c.face.fps, max_side=c.face.max_side, on_early_stop=stopped)):
             batch.append(frame)
@@ -407,46 +430,63 @@ class VideoAnalyzer:
         duration = max(info.duration or 0.0, last_frame, speech.duration if speech else 0.0)
         main = tracker.main_track()
         timeline = self._timeline(duration, frames, main.id if main else None, speech, info)
-        n_frames = max(1, len(frames))
-        tracks = [TrackSummary(t.id, round(t.start, 3), round(t.end, 3), len(t.times), round(len(t.times) / n_frames, 4),
-                               as_dict(np.mean(t.probabilities, axis=0), self.faces.labels)) for t in tracker.tracks]
+        tracks = self._track_summaries(tracker, len(frames))
         face_summary = tracks[main.id].probabilities if main else None
         voice_summary = speech.probabilities if speech else None
-        fused_windows = [(w.fused, w.end - w.start) for w in timeline if w.fused]
-        fused = None
-        if fused_windows:
-            labels = list(c.fusion.labels)
-            mean = np.average([[d[lab] for lab in labels] for d, _ in fused_windows], axis=0,
-                              weights=[wt for _, wt in fused_windows])
-            fused = as_dict(mean / mean.sum(), labels)
+        fused = _fused_summary(timeline, c.fusion.labels)
         status = {
             "face": "missing" if not info.has_video else ("ok" if main else "no face"),
             "voice": "missing" if speech is None else ("ok" if speech.has_speech else "no speech"),
         }
         result = AnalysisResult(
-            path=str(p), media=asdict(info), duration=round(duration, 3),
-            summary={"fused": fused, "face": face_summary, "voice": voice_summary}, status=status,
-            timeline=timeline, tracks=tracks, main_track=main.id if main else None, frames=frames,
+            path=str(p),
+            media=asdict(info),
+            duration=round(duration, 3),
+            summary={"fused": fused, "face": face_summary, "voice": voice_summary},
+            status=status,
+            timeline=timeline,
+            tracks=tracks,
+            main_track=main.id if main else None,
+            frames=frames,
             speech_segments=[asdict(s) for s in speech.segments] if speech else [],
             config=c.flat(),
-            models={"face": self.faces.classifier.bundle.name, "voice": speech.model if speech else self.speech.bundle.name,
-                    "detector": c.face.detector, "face_labels": list(self.faces.labels),
-                    "fused_labels": list(c.fusion.labels),
-                    "voice_labels": list(self.speech.labels)},
-            timings={"faces_s": round(t1 - t0, 3), "voice_s": round(voice_s, 3),
-                     "total_s": round(time.perf_counter() - t0, 3)},
-            notes=notes + ([voice_problem] if voice_problem else [])
-                  + ([f"the file has {info.audio_streams} audio tracks: track {audio_stream_index(p) + 1}, "
-                            "the one with the most sound, was analysed"] if speech and info.audio_streams > 1 else [])
-                  + ([f"voice: speaker adaptation {speech.adaptation} ({speech.model})"]
-                     if speech and speech.adaptation else []),
+            models={
+                "face": self.faces.classifier.bundle.name,
+                "voice": speech.model if speech else self.speech.bundle.name,
+                "detector": c.face.detector,
+                "face_labels": list(self.faces.labels),
+                "fused_labels": list(c.fusion.labels),
+                "voice_labels": list(self.speech.labels),
+            },
+            timings={
+                "faces_s": round(t1 - t0, 3),
+                "voice_s": round(voice_s, 3),
+                "total_s": round(time.perf_counter() - t0, 3),
+            },
+            notes=notes + _voice_notes(p, info, speech, voice_problem),
         )
         # Not a field (never in result.json): the analysed frames of a short video, so that
         # annotated.mp4 is drawn without decoding the file a second time.
-        result.sampled_frames = kept
+        result.sampled_frames = kept  # type: ignore[attr-defined]
         return result
 
-    def _timeline(self, duration: float, frames: list[FrameResult], main: int | None, speech, info: MediaInfo) -> list[Window]:
+    def _track_summaries(self, tracker: IoUTracker, n_frames: int) -> list[TrackSummary]:
+        """Each face track: when it was seen, on what share of the frames, its mean distribution."""
+        return [
+            TrackSummary(
+                t.id,
+                round(t.start, 3),
+                round(t.end, 3),
+                len(t.times),
+                round(len(t.times) / max(1, n_frames), 4),
+                as_dict(np.mean(t.probabilities, axis=0), self.faces.labels),
+            )
+            for t in tracker.tracks
+        ]
+
+    def _timeline(
+        self, duration: float, frames: list[FrameResult], main: int | None, speech, info: MediaInfo
+    ) -> list[Window]:
         c = self.config
         fusion, fcfg = FUSION_RULES[c.fusion.rule], c.fusion
         n = max(1, int(np.ceil(duration / fcfg.window - 1e-9)))
@@ -455,13 +495,29 @@ class VideoAnalyzer:
         for k in range(n):
             start = k * fcfg.window
             end = min((k + 1) * fcfg.window, duration) if duration > 0 else fcfg.window
-            lanes.append((start, end, self._face_lane(frames, times, main, start, end, info),
-                          self._voice_lane(speech, start, end)))
-        fused = fuse_timeline(fusion, [{"face": ModalityInput(face.probabilities, face.coverage),
-                                        "voice": ModalityInput(voice.probabilities, voice.coverage)}
-                                       for _, _, face, voice in lanes], fcfg)
-        return [Window(round(start, 3), round(end, 3), face, voice, f)
-                for (start, end, face, voice), f in zip(lanes, fused, strict=True)]
+            lanes.append(
+                (
+                    start,
+                    end,
+                    self._face_lane(frames, times, main, start, end, info),
+                    self._voice_lane(speech, start, end),
+                )
+            )
+        fused = fuse_timeline(
+            fusion,
+            [
+                {
+                    "face": ModalityInput(face.probabilities, face.coverage),
+                    "voice": ModalityInput(voice.probabilities, voice.coverage),
+                }
+                for _, _, face, voice in lanes
+            ],
+            fcfg,
+        )
+        return [
+            Window(round(start, 3), round(end, 3), face, voice, f)
+            for (start, end, face, voice), f in zip(lanes, fused, strict=True)
+        ]
 
     def _face_lane(self, frames, times, main, start, end, info) -> Lane:
         if not info.has_video:
@@ -489,6 +545,30 @@ class VideoAnalyzer:
 
 
 _DEFAULT: dict[str, VideoAnalyzer] = {}
+
+
+def _fused_summary(timeline: list[Window], labels: tuple[str, ...]) -> dict[str, float] | None:
+    """The file's fused distribution: the windows' fused distributions averaged, weighted by length."""
+    fused_windows = [(w.fused, w.end - w.start) for w in timeline if w.fused]
+    if not fused_windows:
+        return None
+    mean = np.average(
+        [[d[lab] for lab in labels] for d, _ in fused_windows], axis=0, weights=[wt for _, wt in fused_windows]
+    )
+    return as_dict(mean / mean.sum(), list(labels))
+
+
+def _voice_notes(path: Path, info: MediaInfo, speech, problem: str | None) -> list[str]:
+    """What result.json's notes say of the voice: a decoding problem, which audio track, adaptation."""
+    notes = [problem] if problem else []
+    if speech and info.audio_streams > 1:
+        notes.append(
+            f"the file has {info.audio_streams} audio tracks: track {audio_stream_index(path) + 1}, "
+            "the one with the most sound, was analysed"
+        )
+    if speech and speech.adaptation:
+        notes.append(f"voice: speaker adaptation {speech.adaptation} ({speech.model})")
+    return notes
 
 
 def analyze(path: str | os.PathLike[str], config: AnalyzeConfig | None = None, **options) -> AnalysisResult:

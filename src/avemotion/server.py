@@ -70,8 +70,9 @@ class ServerConfig(JobsConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.max_upload_mb = check_number("max_upload_mb", self.max_upload_mb, 0.001, 100_000)
-        if self.token is not None and not (self.token.isascii() and self.token.isprintable() and self.token.strip()
-                                           and " " not in self.token):
+        if self.token is not None and not (
+            self.token.isascii() and self.token.isprintable() and self.token.strip() and " " not in self.token
+        ):
             # HTTP headers are latin-1 at best; a token a browser or curl cannot send would lock everyone out
             raise OptionError("token must be printable ASCII without spaces (it travels in an HTTP header)")
         if self.allowed_hosts is not None:
@@ -109,7 +110,11 @@ class Guard:
         self.app, self.config = app, config
         bound = config.bind_host.strip("[]")
         if config.allowed_hosts is not None:
-            self.hosts: set[str] | None = {h.lower().strip("[]") for h in config.allowed_hosts} | {"localhost", "127.0.0.1", "::1"}
+            self.hosts: set[str] | None = {h.lower().strip("[]") for h in config.allowed_hosts} | {
+                "localhost",
+                "127.0.0.1",
+                "::1",
+            }
         elif bound in ("0.0.0.0", "::", ""):
             self.hosts = None
         else:
@@ -185,8 +190,13 @@ class Guard:
 
 async def _respond(send, status: int, message: str) -> None:
     body = json.dumps({"detail": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -261,9 +271,19 @@ def links(job_id: str) -> dict:
 
 def public(job: dict) -> dict:
     """A job row as the API shows it."""
-    return {"id": job["id"], "status": job["status"], "progress": job["progress"], "error": job["error"],
-            "filename": job["filename"], "label": job["label"], "note": job["note"], "created": job["created"],
-            "finished": job["finished"], "options": json.loads(job["options"] or "{}"), "links": links(job["id"])}
+    return {
+        "id": job["id"],
+        "status": job["status"],
+        "progress": job["progress"],
+        "error": job["error"],
+        "filename": job["filename"],
+        "label": job["label"],
+        "note": job["note"],
+        "created": job["created"],
+        "finished": job["finished"],
+        "options": json.loads(job["options"] or "{}"),
+        "links": links(job["id"]),
+    }
 
 
 def _get_job(jobs: Jobs, job_id: str) -> dict:
@@ -287,21 +307,31 @@ def index(request: Request):
 @router.get("/docs", include_in_schema=False)
 def docs(request: Request) -> HTMLResponse:
     if not request.app.state.has_swagger:
-        return HTMLResponse("<p>Install swagger-ui-bundle for the interactive docs; the schema is at "
-                            "<a href='/openapi.json'>/openapi.json</a>.</p>")
+        return HTMLResponse(
+            "<p>Install swagger-ui-bundle for the interactive docs; the schema is at "
+            "<a href='/openapi.json'>/openapi.json</a>.</p>"
+        )
     from fastapi.openapi.docs import get_swagger_ui_html
 
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="avemotion API",
-                               swagger_js_url="/swagger/swagger-ui-bundle.js",
-                               swagger_css_url="/swagger/swagger-ui.css",
-                               swagger_favicon_url="/swagger/favicon-32x32.png")
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="avemotion API",
+        swagger_js_url="/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/swagger/swagger-ui.css",
+        swagger_favicon_url="/swagger/favicon-32x32.png",
+    )
 
 
 @router.get("/v1/health")
 def health(request: Request) -> dict:
     config = _config(request)
-    return {"status": "ok", "version": __version__, "workers": config.workers, "queued": _jobs(request).queue.qsize(),
-            "max_upload_mb": config.max_upload_mb}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "workers": config.workers,
+        "queued": _jobs(request).queue.qsize(),
+        "max_upload_mb": config.max_upload_mb,
+    }
 
 
 @router.get("/v1/options")
@@ -311,13 +341,18 @@ def options() -> dict:
     from .options import OPTIONS
     from .report.outputs import OUTPUTS, default_outputs
 
-    return {"options": [o.describe() for o in OPTIONS.values()],
-            "outputs": {name: {"file": o.filename, "help": o.help, "default": name in default_outputs()}
-                        for name, o in OUTPUTS.items()}}
+    return {
+        "options": [o.describe() for o in OPTIONS.values()],
+        "outputs": {
+            name: {"file": o.filename, "help": o.help, "default": name in default_outputs()}
+            for name, o in OUTPUTS.items()
+        },
+    }
 
 
-async def submit(request: Request, file: UploadFile = File(..., description="a video, audio file or image"),
-                 **options: str | None) -> JSONResponse:
+async def submit(
+    request: Request, file: UploadFile = File(..., description="a video, audio file or image"), **options: str | None
+) -> JSONResponse:
     """Upload a file and queue its analysis; the form's other fields are analysis options (``/v1/options``)."""
     config, jobs = _config(request), _jobs(request)
     limit = int(config.max_upload_mb * 1024 * 1024)
@@ -363,11 +398,21 @@ def submit_endpoint():
     async def endpoint(request: Request, file: UploadFile, **options: str | None) -> JSONResponse:
         return await submit(request, file, **options)
 
-    fields = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
-                                default=Form(None, description=opt.help)) for name, opt in OPTIONS.items()]
-    head = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-            inspect.Parameter("file", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=UploadFile,
-                              default=File(..., description="a video, audio file or image"))]
+    fields = [
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, annotation=str | None, default=Form(None, description=opt.help)
+        )
+        for name, opt in OPTIONS.items()
+    ]
+    head = [
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+        inspect.Parameter(
+            "file",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=UploadFile,
+            default=File(..., description="a video, audio file or image"),
+        ),
+    ]
     endpoint.__signature__ = inspect.Signature(head + fields, return_annotation=JSONResponse)
     endpoint.__doc__, endpoint.__name__ = submit.__doc__, "submit"
     return endpoint
@@ -453,8 +498,14 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         yield
         jobs.stopping.set()
 
-    app = FastAPI(title="avemotion", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
-                  description="Emotion from faces and voices in video: upload a file, poll the job, fetch the result.")
+    app = FastAPI(
+        title="avemotion",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        description="Emotion from faces and voices in video: upload a file, poll the job, fetch the result.",
+    )
     app.state.jobs, app.state.config = jobs, config
     app.state.checking = asyncio.Semaphore(config.workers)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR)), name="static")
@@ -471,8 +522,9 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, config: ServerConfig | None = None,
-          banner: str | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, config: ServerConfig | None = None, banner: str | None = None
+) -> None:
     """Run the app with uvicorn; ``banner`` is printed (stderr) once the data folder has been opened."""
     import sys
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import AvemotionError
 from .media import check_file
@@ -52,7 +53,7 @@ class BatchItem:
     path: Path
     out: Path
     status: str  # "ok", "done earlier" or "error"
-    result: object | None = None  # the AnalysisResult when status is "ok"
+    result: Any = None  # the AnalysisResult when status is "ok"
     error: str | None = None
 
     def to_dict(self) -> dict:
@@ -65,7 +66,9 @@ class BatchItem:
         return line
 
 
-def analyze_one(f: Path, target: Path, analyzer, options: dict, outputs: Sequence[str], force: bool = False) -> BatchItem:
+def analyze_one(
+    f: Path, target: Path, analyzer, options: dict, outputs: Sequence[str], force: bool = False
+) -> BatchItem:
     """One file of a batch: skip it if ``target`` holds its current result, else analyse and write.
 
     The same step runs in this process (:func:`analyze_many`) and on a Ray worker

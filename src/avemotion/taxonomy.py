@@ -28,48 +28,72 @@ from .errors import AvemotionError
 #: The seven classes of FER2013, in the order the face models output them.
 FACE_EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 #: The eight classes of RAVDESS speech, in the order the speech models output them.
-SPEECH_EMOTIONS: tuple[str, ...] = FACE_EMOTIONS + ("calm",)
+SPEECH_EMOTIONS: tuple[str, ...] = (*FACE_EMOTIONS, "calm")
 #: Every canonical name avemotion knows.
-EMOTIONS: tuple[str, ...] = SPEECH_EMOTIONS + ("boredom", "contempt")
+EMOTIONS: tuple[str, ...] = (*SPEECH_EMOTIONS, "boredom", "contempt")
 
 #: Where a class goes when the target label set lacks it.
 PARENT: dict[str, str] = {"calm": "neutral", "boredom": "neutral", "contempt": "disgust"}
 
 #: Synonyms seen in folder names and corpus labels, mapped to canonical names.
 SYNONYMS: dict[str, str] = {
-    "anger": "angry", "angry": "angry", "mad": "angry",
-    "disgust": "disgust", "disgusted": "disgust",
-    "fear": "fear", "fearful": "fear", "afraid": "fear", "scared": "fear",
-    "happy": "happy", "happiness": "happy", "joy": "happy",
+    "anger": "angry",
+    "angry": "angry",
+    "mad": "angry",
+    "disgust": "disgust",
+    "disgusted": "disgust",
+    "fear": "fear",
+    "fearful": "fear",
+    "afraid": "fear",
+    "scared": "fear",
+    "happy": "happy",
+    "happiness": "happy",
+    "joy": "happy",
     "neutral": "neutral",
-    "sad": "sad", "sadness": "sad",
-    "surprise": "surprise", "surprised": "surprise", "ps": "surprise",
-    "pleasant_surprise": "surprise", "pleasant_surprised": "surprise",
+    "sad": "sad",
+    "sadness": "sad",
+    "surprise": "surprise",
+    "surprised": "surprise",
+    "ps": "surprise",
+    "pleasant_surprise": "surprise",
+    "pleasant_surprised": "surprise",
     "calm": "calm",
-    "boredom": "boredom", "bored": "boredom",
+    "boredom": "boredom",
+    "bored": "boredom",
     "contempt": "contempt",
 }
 
 #: Each corpus's own codes, mapped to canonical names.
 CORPUS_LABELS: dict[str, dict[str, str]] = {
     # RAVDESS file names, third field: 8 classes including calm.
-    "ravdess": {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry",
-                "06": "fear", "07": "disgust", "08": "surprise"},
+    "ravdess": {
+        "01": "neutral",
+        "02": "calm",
+        "03": "happy",
+        "04": "sad",
+        "05": "angry",
+        "06": "fear",
+        "07": "disgust",
+        "08": "surprise",
+    },
     # FER2013 csv `emotion` column: 7 classes.
-    "fer2013": {"0": "angry", "1": "disgust", "2": "fear", "3": "happy", "4": "sad",
-                "5": "surprise", "6": "neutral"},
+    "fer2013": {"0": "angry", "1": "disgust", "2": "fear", "3": "happy", "4": "sad", "5": "surprise", "6": "neutral"},
     # CREMA-D file names, third field: 6 classes.
-    "cremad": {"ANG": "angry", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral",
-               "SAD": "sad"},
+    "cremad": {"ANG": "angry", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral", "SAD": "sad"},
     # TESS file names, last field: 7 classes (ps = pleasant surprise).
-    "tess": {"angry": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy",
-             "neutral": "neutral", "ps": "surprise", "sad": "sad"},
+    "tess": {
+        "angry": "angry",
+        "disgust": "disgust",
+        "fear": "fear",
+        "happy": "happy",
+        "neutral": "neutral",
+        "ps": "surprise",
+        "sad": "sad",
+    },
     # SAVEE file-name prefixes: 7 classes.
-    "savee": {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "n": "neutral",
-              "sa": "sad", "su": "surprise"},
+    "savee": {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "n": "neutral", "sa": "sad", "su": "surprise"},
     # EmoDB file names, sixth character (German initials): 7 classes including boredom.
-    "emodb": {"W": "angry", "L": "boredom", "E": "disgust", "A": "fear", "F": "happy",
-              "T": "sad", "N": "neutral"},
+    "emodb": {"W": "angry", "L": "boredom", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral"},
 }
 
 
@@ -127,7 +151,7 @@ def modelled(source: Iterable[str], target: Sequence[str]) -> list[str]:
 
 def top_label(probs: Mapping[str, float] | None) -> str | None:
     """The most probable emotion of a distribution; None for no distribution (nothing to read)."""
-    return max(probs, key=probs.get) if probs else None
+    return max(probs, key=lambda k: probs[k]) if probs else None
 
 
 def as_dict(probs: np.ndarray, labels: Sequence[str]) -> dict[str, float]:

@@ -24,9 +24,19 @@ __all__ = ["DEMO_SPEECH", "DEMO_VIDEO", "EXTRA_OF_MODULE", "build_parser", "main
 COMMANDS = (speech, face, analyze, live, serve, evaluate, train, models)
 
 #: Which extra (pyproject.toml) brings a module that a command imports on demand.
-EXTRA_OF_MODULE = {"torch": "train", "onnx": "train", "skl2onnx": "train", "librosa": "baseline",
-                   "sklearn": "eval", "matplotlib": "plots", "pandas": "dataframe", "fastapi": "server",
-                   "uvicorn": "server", "multipart": "server", "ray": "ray"}
+EXTRA_OF_MODULE = {
+    "torch": "train",
+    "onnx": "train",
+    "skl2onnx": "train",
+    "librosa": "baseline",
+    "sklearn": "eval",
+    "matplotlib": "plots",
+    "pandas": "dataframe",
+    "fastapi": "server",
+    "uvicorn": "server",
+    "multipart": "server",
+    "ray": "ray",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,8 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     try:
         return int(args.func(args) or 0)
     except AvemotionError as exc:

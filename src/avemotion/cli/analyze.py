@@ -30,8 +30,9 @@ def add_option_arguments(parser: argparse.ArgumentParser) -> None:
         default = opt.default if opt.kind != "weights" else ",".join(f"{k}={v:g}" for k, v in opt.default.items())
         help_text = f"{opt.help} (default: {default})"
         if opt.kind == "flag":
-            group.add_argument(opt.flag, dest=opt.name, action=argparse.BooleanOptionalAction, default=None,
-                               help=help_text)
+            group.add_argument(
+                opt.flag, dest=opt.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
             continue
         metavar = "{" + ",".join(opt.allowed()) + "}" if opt.choices and not opt.paths else opt.name.upper()
         if opt.minimum is not None and opt.maximum is not None:
@@ -49,21 +50,32 @@ def option_values(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in OPTIONS if getattr(args, name, None) is not None}
 
 
-def add_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers action
+def add_parser(sub) -> None:
     from ..report.outputs import OUTPUTS, default_outputs
 
     an = sub.add_parser("analyze", help="face and voice over time in videos (audio files and images too), fused")
     an.add_argument("paths", nargs="*", help="video, audio or image files, or folders")
     an.add_argument("--demo", action="store_true", help="run on the bundled real clip")
-    an.add_argument("--out", default=None,
-                    help="output folder (default avemotion-out/NAME; several files: a folder each inside it)")
-    an.add_argument("--outputs", metavar="LIST", default=None,
-                    help=f"files to write, comma-separated from {','.join(OUTPUTS)} (default: "
-                         f"{','.join(default_outputs())}; result.json is always written)")
+    an.add_argument(
+        "--out", default=None, help="output folder (default avemotion-out/NAME; several files: a folder each inside it)"
+    )
+    an.add_argument(
+        "--outputs",
+        metavar="LIST",
+        default=None,
+        help=f"files to write, comma-separated from {','.join(OUTPUTS)} (default: "
+        f"{','.join(default_outputs())}; result.json is always written)",
+    )
     an.add_argument("--no-annotate", action="store_true", help="skip annotated.mp4 (the slowest output)")
-    an.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
-                    help="one Ray task per file (pip install 'avemotion[ray]'): alone, a local Ray runtime; "
-                         "with an address (auto, ray://host:10001) an existing cluster, whose nodes all see --out")
+    an.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="one Ray task per file (pip install 'avemotion[ray]'): alone, a local Ray runtime; "
+        "with an address (auto, ray://host:10001) an existing cluster, whose nodes all see --out",
+    )
     an.add_argument("--json", action="store_true", help="print result.json (one file)")
     an.add_argument("--force", action="store_true", help="redo files a batch finished earlier")
     add_option_arguments(an)
@@ -113,8 +125,17 @@ def _run_batch(args, files, root, config, analyzer, single, outputs, batch: bool
     failed = 0
     counts: dict[str, int] = {}
     with progress_bar("analyze", total=len(files), enabled=batch) as advance:
-        for item in analyze_many(files, root, config, force=args.force or not batch, annotate=not args.no_annotate,
-                                 analyzer=analyzer, out_dirs=single, outputs=outputs, ray=args.ray):
+        for item in analyze_many(
+            files,
+            root,
+            config,
+            force=args.force or not batch,
+            annotate=not args.no_annotate,
+            analyzer=analyzer,
+            out_dirs=single,
+            outputs=outputs,
+            ray=args.ray,
+        ):
             advance()
             failed += item.status == "error"
             counts[item.status] = counts.get(item.status, 0) + 1
@@ -161,10 +182,13 @@ def print_analysis(result, out: Path) -> None:
 
     s = result.summary
     print(f"{result.path}  ({result.duration:.1f} s; face: {result.status['face']}, voice: {result.status['voice']})")
-    print_table(probability_table({"voice": s["voice"], "face": s["face"], "fused": s["fused"]},
-                                  labels=result.all_labels))
+    print_table(
+        probability_table({"voice": s["voice"], "face": s["face"], "fused": s["fused"]}, labels=result.all_labels)
+    )
     print(f"overall: {result.label or 'nothing to read (no face, no speech)'}")
     names = ["report.html", "result.json"] + [o.filename for o in OUTPUTS.values()]
     made = [n for n in dict.fromkeys(names) if (out / n).exists()]
-    print(f"{'report' if made[0] == 'report.html' else 'result'}: {out / made[0]}"
-          + (f"  (also {', '.join(made[1:])})" if made[1:] else ""))
+    print(
+        f"{'report' if made[0] == 'report.html' else 'result'}: {out / made[0]}"
+        + (f"  (also {', '.join(made[1:])})" if made[1:] else "")
+    )

@@ -11,38 +11,73 @@ SPEECH_KINDS = ["encoder", "ensemble", "cnn", "linear", "baseline"]
 SHOWN = ("n", "accuracy", "unweighted_accuracy", "macro_f1", "expected_calibration_error")
 
 
-def add_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers action
+def add_parser(sub) -> None:
     ev = sub.add_parser("evaluate", help="speaker-independent (speech) or test-split (face) evaluation")
     ev.add_argument("task", choices=["speech", "face"])
     ev.add_argument("data", nargs="+", help="corpus folders or manifest CSVs (speech: several are pooled)")
-    ev.add_argument("--protocol", default="speakers", choices=["speakers", "loco"],
-                    help="speech: speaker-independent folds over the pooled corpora (default), or leave one "
-                         "corpus out (train on the others, test on it; needs several DATA)")
-    ev.add_argument("--model", default="encoder", choices=SPEECH_KINDS,
-                    help="model kind to evaluate (default: encoder, the shipped recipe)")
+    ev.add_argument(
+        "--protocol",
+        default="speakers",
+        choices=["speakers", "loco"],
+        help="speech: speaker-independent folds over the pooled corpora (default), or leave one "
+        "corpus out (train on the others, test on it; needs several DATA)",
+    )
+    ev.add_argument(
+        "--model",
+        default="encoder",
+        choices=SPEECH_KINDS,
+        help="model kind to evaluate (default: encoder, the shipped recipe)",
+    )
     ev.add_argument("--onnx", help="instead of cross-validation, score this trained model on DATA")
-    ev.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
-                    help="face: average each face with its mirror (default: as the model card says)")
-    ev.add_argument("--robustness", action="store_true",
-                    help="face: DATA's test faces pasted into frames, transformed (rotation, small, blur, noise, "
-                         "low light, JPEG), found and aligned as in analyze; --onnx takes models separated by commas")
-    ev.add_argument("--labels", default="folders", choices=["folders", "ferplus"],
-                    help="face: score against the class folders (FER2013's labels) or FER+'s majority vote "
-                         "(ferplus.csv in DATA or its parent; images without a majority left out)")
-    ev.add_argument("--compare-crop", action="store_true",
-                    help="with --robustness: also score the first model on box crops without eye alignment")
+    ev.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="face: average each face with its mirror (default: as the model card says)",
+    )
+    ev.add_argument(
+        "--robustness",
+        action="store_true",
+        help="face: DATA's test faces pasted into frames, transformed (rotation, small, blur, noise, "
+        "low light, JPEG), found and aligned as in analyze; --onnx takes models separated by commas",
+    )
+    ev.add_argument(
+        "--labels",
+        default="folders",
+        choices=["folders", "ferplus"],
+        help="face: score against the class folders (FER2013's labels) or FER+'s majority vote "
+        "(ferplus.csv in DATA or its parent; images without a majority left out)",
+    )
+    ev.add_argument(
+        "--compare-crop",
+        action="store_true",
+        help="with --robustness: also score the first model on box crops without eye alignment",
+    )
     ev.add_argument("--limit", type=int, default=None, help="with --robustness: score this many faces (seeded)")
     ev.add_argument("--folds", type=int, default=6)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--epochs", type=int, default=None, help="override the CNN's epochs")
-    ev.add_argument("--adapt-segments", type=int, default=None, metavar="K",
-                    help="speaker adaptation, each test clip read together with K other unlabelled clips of its "
-                         "speaker (as the analyser reads a recording's segments): with --protocol loco --model "
-                         "encoder, or with --onnx speech (its speech_adaptive variant)")
-    ev.add_argument("--no-calibrate", action="store_true",
-                    help="leave-one-corpus-out: skip fitting the temperature (a third of the time; UA unchanged, ECE not)")
-    ev.add_argument("--mixup", type=float, default=None, metavar="P",
-                    help="CNN: share of batches mixed (mixup, alpha 0.4; default 0)")
+    ev.add_argument(
+        "--adapt-segments",
+        type=int,
+        default=None,
+        metavar="K",
+        help="speaker adaptation, each test clip read together with K other unlabelled clips of its "
+        "speaker (as the analyser reads a recording's segments): with --protocol loco --model "
+        "encoder, or with --onnx speech (its speech_adaptive variant)",
+    )
+    ev.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="leave-one-corpus-out: skip fitting the temperature (a third of the time; UA unchanged, ECE not)",
+    )
+    ev.add_argument(
+        "--mixup",
+        type=float,
+        default=None,
+        metavar="P",
+        help="CNN: share of batches mixed (mixup, alpha 0.4; default 0)",
+    )
     ev.add_argument("--corpus", default=None, help="force a corpus reader (ravdess, cremad, tess, savee, emodb)")
     ev.add_argument("--out", default="avemotion-out/eval", help="folder for metrics.json and confusion.png")
     ev.set_defaults(func=run)
@@ -85,11 +120,17 @@ def _faces(args: argparse.Namespace, out: Path) -> int:
     from ..report.progress import progress_callback
 
     with progress_callback("faces") as progress:
-        report = evaluate_faces(args.data[0], args.onnx or "face", out, tta=args.tta, progress=progress,
-                                labels=args.labels)
+        report = evaluate_faces(
+            args.data[0], args.onnx or "face", out, tta=args.tta, progress=progress, labels=args.labels
+        )
     m = report["metrics"]
-    shown = {"model": report["model"], "labels": args.labels, **{k: m[k] for k in SHOWN},
-             "per_class_recall": m["per_class_recall"], "skipped_classes": report["skipped_classes"]}
+    shown = {
+        "model": report["model"],
+        "labels": args.labels,
+        **{k: m[k] for k in SHOWN},
+        "per_class_recall": m["per_class_recall"],
+        "skipped_classes": report["skipped_classes"],
+    }
     if "metrics_folder_labels" in report:
         shown["same_images_folder_labels"] = {k: report["metrics_folder_labels"][k] for k in SHOWN}
     print(json.dumps(shown, indent=2))
@@ -109,8 +150,7 @@ def _speech(args: argparse.Namespace, out: Path) -> int:
         from ..report.progress import progress_callback
 
         with progress_callback("evaluate") as progress:
-            report = evaluate_model(items, args.onnx, out, progress=progress, adapt=args.adapt_segments,
-                                    seed=args.seed)
+            report = evaluate_model(items, args.onnx, out, progress=progress, adapt=args.adapt_segments, seed=args.seed)
     else:
         from ..errors import require
 
@@ -119,9 +159,14 @@ def _speech(args: argparse.Namespace, out: Path) -> int:
 
         report = cross_validate_report(items, args.model, args.folds, args.seed, out, epochs=args.epochs)
     m = report["metrics"]
-    print(json.dumps({k: m[k] for k in ("n", "unweighted_accuracy", "weighted_accuracy", "macro_f1")} |
-                     {"per_class_recall": m["per_class_recall"]} |
-                     ({"per_corpus": report["per_corpus"]} if report.get("per_corpus") else {}), indent=2))
+    print(
+        json.dumps(
+            {k: m[k] for k in ("n", "unweighted_accuracy", "weighted_accuracy", "macro_f1")}
+            | {"per_class_recall": m["per_class_recall"]}
+            | ({"per_corpus": report["per_corpus"]} if report.get("per_corpus") else {}),
+            indent=2,
+        )
+    )
     print(f"written: {out / 'metrics.json'}, {out / 'confusion.png'}", file=sys.stderr)
     return 0
 
@@ -137,18 +182,59 @@ def _loco(args: argparse.Namespace, out: Path) -> int:
     from ..training.speech import cnn_config
 
     items = read_corpora(args.data, "speech", args.corpus)
-    report = leave_one_corpus_out(items, args.model, args.seed, cnn_config(args.seed, args.epochs, args.mixup),
-                                  calibrate=not args.no_calibrate, adapt=args.adapt_segments)
+    report = leave_one_corpus_out(
+        items,
+        args.model,
+        args.seed,
+        cnn_config(args.seed, args.epochs, args.mixup),
+        calibrate=not args.no_calibrate,
+        adapt=args.adapt_segments,
+    )
+    _save_held_out(out, items, report.pop("probabilities"))
     write_json(report, out / "metrics.json")
     keys = ("unweighted_accuracy", "weighted_accuracy", "macro_f1", "expected_calibration_error")
-    rows = {c: {"held out": c, "trained on": "+".join(r["train_corpora"]),
-                "classes": len(r["metrics"]["per_class_recall"]), **{k: r["metrics"][k] for k in keys}}
-            for c, r in report["corpora"].items()}
-    print(json.dumps({"model": args.model, "held_out": rows,
-                      **{k: report[k] for k in ("mean_unweighted_accuracy", "min_unweighted_accuracy",
-                                                "mean_expected_calibration_error")}}, indent=2))
+    rows = {
+        c: {
+            "held out": c,
+            "trained on": "+".join(r["train_corpora"]),
+            "classes": len(r["metrics"]["per_class_recall"]),
+            **{k: r["metrics"][k] for k in keys},
+        }
+        for c, r in report["corpora"].items()
+    }
+    print(
+        json.dumps(
+            {
+                "model": args.model,
+                "held_out": rows,
+                **{
+                    k: report[k]
+                    for k in ("mean_unweighted_accuracy", "min_unweighted_accuracy", "mean_expected_calibration_error")
+                },
+            },
+            indent=2,
+        )
+    )
     print(f"written: {out / 'metrics.json'}", file=sys.stderr)
     return 0
+
+
+def _save_held_out(out: Path, items, probabilities) -> None:
+    """Every clip's held-out distribution (``held_out.csv``, and ``held_out.npy`` row by row), for
+    later studies such as fusion (``avemotion evaluate fusion``): no clip was heard by its model."""
+    import csv
+
+    import numpy as np
+
+    from ..taxonomy import SPEECH_EMOTIONS
+
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "held_out.npy", np.asarray(probabilities, np.float32), allow_pickle=False)
+    with open(out / "held_out.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "corpus", "speaker", "emotion", *SPEECH_EMOTIONS])
+        for it, p in zip(items, probabilities, strict=True):
+            w.writerow([it.path, it.corpus, it.speaker, it.label, *(f"{v:.5f}" for v in p)])
 
 
 def print_robustness(report: dict) -> None:
@@ -165,6 +251,7 @@ def print_robustness(report: dict) -> None:
         t.add_column(m, justify="right")
     for cond, row in report["conditions"].items():
         t.add_row(cond, f"{row['found']:.3f}", *(f"{row[m]:.3f}" for m in report["models"]))
-    t.add_row("mean over transformations", "", *(f"{report['mean_over_transformations'][m]:.3f}"
-                                                 for m in report["models"]))
+    t.add_row(
+        "mean over transformations", "", *(f"{report['mean_over_transformations'][m]:.3f}" for m in report["models"])
+    )
     print_table(t)

@@ -13,7 +13,7 @@ from .common import err, is_batch, run_files
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
-def add_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers action
+def add_parser(sub) -> None:
     from ..face.analyzer import FaceOptions
     from ..face.detect import DETECTORS
 
@@ -26,12 +26,20 @@ def add_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers act
     fp.add_argument("--detector", default=d.detector, choices=list(DETECTORS))
     fp.add_argument("--min-score", type=float, default=d.min_score, help="lowest detector score kept (BlazeFace)")
     fp.add_argument("--model", default=d.model, help="shipped model name or .onnx path (default: %(default)s)")
-    fp.add_argument("--tiles", action=argparse.BooleanOptionalAction, default=d.tiles,
-                    help="BlazeFace also scans the quarters of large images, for small faces (default on for "
-                         "images; off in videos, where it would cost every frame)")
-    fp.add_argument("--tta", action=argparse.BooleanOptionalAction, default=d.tta,
-                    help="average each face with its mirror: +1 point on FER2013 test, half the speed "
-                         "(default: as the model card says, off for the shipped model)")
+    fp.add_argument(
+        "--tiles",
+        action=argparse.BooleanOptionalAction,
+        default=d.tiles,
+        help="BlazeFace also scans the quarters of large images, for small faces (default on for "
+        "images; off in videos, where it would cost every frame)",
+    )
+    fp.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        default=d.tta,
+        help="average each face with its mirror: +1 point on FER2013 test, half the speed "
+        "(default: as the model card says, off for the shipped model)",
+    )
     fp.set_defaults(func=run)
 
 
@@ -44,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         err(f"no image files found in {', '.join(args.paths)}")
         return 2
-    analyzer = FaceAnalyzer(args.model, detector=args.detector, min_score=args.min_score, tta=args.tta,
-                            tiles=args.tiles)
+    analyzer = FaceAnalyzer(
+        args.model, detector=args.detector, min_score=args.min_score, tta=args.tta, tiles=args.tiles
+    )
 
     def show(result) -> None:
         if args.json:
@@ -56,8 +65,13 @@ def run(args: argparse.Namespace) -> int:
             write_annotated(result, Path(args.annotate))
             print(f"annotated image written to {args.annotate}", file=sys.stderr)
 
-    return run_files(files, lambda f: analyzer.analyze_file(f, detect=not args.no_detect), show,
-                     batch=is_batch(files, args.paths), label="faces")
+    return run_files(
+        files,
+        lambda f: analyzer.analyze_file(f, detect=not args.no_detect),
+        show,
+        batch=is_batch(files, args.paths),
+        label="faces",
+    )
 
 
 def write_annotated(result, target: Path) -> None:
@@ -88,8 +102,10 @@ def print_faces(result) -> None:
     """A column of probabilities per face found."""
     from ..report.tables import print_table, probability_table
 
-    print(f"{result.path}  ({result.width}x{result.height}, {len(result.faces)} face(s), detector {result.detector}, "
-          f"model {result.model})")
+    print(
+        f"{result.path}  ({result.width}x{result.height}, {len(result.faces)} face(s), detector {result.detector}, "
+        f"model {result.model})"
+    )
     if not result.faces:
         print("no face found")
         return

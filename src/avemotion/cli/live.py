@@ -8,7 +8,7 @@ import json
 from .common import err
 
 
-def add_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers action
+def add_parser(sub) -> None:
     from ..face.analyzer import FaceOptions
     from ..face.detect import DETECTORS
 
@@ -42,8 +42,10 @@ def run(args: argparse.Namespace) -> int:
     from ..live import LiveAnalyzer, camera_frames, gui_available
 
     if args.show and not gui_available():
-        err("--show needs a display and an OpenCV build with GUI support (pip install opencv-python "
-            "in place of opencv-python-headless); streaming JSON Lines instead")
+        err(
+            "--show needs a display and an OpenCV build with GUI support (pip install opencv-python "
+            "in place of opencv-python-headless); streaming JSON Lines instead"
+        )
         args.show = False
     _check(args)
     live = LiveAnalyzer(args.model, detector=args.detector, tau=args.smooth)

@@ -6,7 +6,7 @@ import argparse
 import json
 
 
-def add_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers action
+def add_parser(sub) -> None:
     sub.add_parser("models", help="list the shipped models").set_defaults(func=run)
 
 

@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from .common import DEMO_SPEECH, err, is_batch, run_files
 
 
-def add_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers action
+def add_parser(sub) -> None:
     from ..speech.analyzer import SpeechOptions
 
     d = SpeechOptions()
@@ -22,10 +23,14 @@ def add_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers act
     sp.add_argument("--model", default=d.model, help="shipped model name or .onnx path (default: %(default)s)")
     sp.add_argument("--no-vad", action="store_true", help="classify the whole signal, skip voice detection")
     sp.add_argument("--max-segment", type=float, default=d.max_segment, help="longest segment classified at once (s)")
-    sp.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=d.adapt,
-                    help="read a file's speech segments against each other with the speaker-adapted model, when "
-                         "there are at least five and they sound like one voice (default off: a voice that holds one "
-                         "emotion throughout would be read as neutral)")
+    sp.add_argument(
+        "--adapt",
+        action=argparse.BooleanOptionalAction,
+        default=d.adapt,
+        help="read a file's speech segments against each other with the speaker-adapted model, when "
+        "there are at least five and they sound like one voice (default off: a voice that holds one "
+        "emotion throughout would be read as neutral)",
+    )
     sp.set_defaults(func=run)
 
 
@@ -48,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         require("matplotlib", "plots", "speech --plot")  # before the analysis, not after it
     analyzer = SpeechAnalyzer(args.model, vad=not args.no_vad, max_segment=args.max_segment, adapt=args.adapt)
     batch = is_batch(files, paths)
-    signals: dict[Path, object] = {}
+    signals: dict[Path, Any] = {}
 
     def analyze(f: Path):
         if args.plot and not batch:  # keep the signal for the plot: decode once

@@ -9,7 +9,7 @@ from .common import command_line
 from .evaluate import SPEECH_KINDS
 
 
-def add_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers action
+def add_parser(sub) -> None:
     tr = sub.add_parser("train", help="train a model and export it to ONNX (needs the train extra)")
     tr.add_argument("task", choices=["speech", "face"])
     tr.add_argument("data", nargs="+", help="corpus folders or manifest CSVs (speech: several are pooled)")
@@ -19,28 +19,60 @@ def add_parser(sub) -> None:  # noqa: ANN001 - argparse's private subparsers act
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--epochs", type=int, default=None)
     tr.add_argument("--corpus", default=None)
-    tr.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=False,
-                    help="speech, encoder: the speaker-adapted variant (speech_adaptive), used on recordings with "
-                         "several segments of one voice")
-    tr.add_argument("--cv-metrics", nargs="*", default=None,
-                    help="metrics.json files from `evaluate` (speaker folds, leave-one-corpus-out) for the card")
-    tr.add_argument("--arch", default="vgg", choices=["vgg", "vgg-s", "baseline"],
-                    help="face network (face only; baseline = the original report's CNN and plain recipe)")
+    tr.add_argument(
+        "--adapt",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="speech, encoder: the speaker-adapted variant (speech_adaptive), used on recordings with "
+        "several segments of one voice",
+    )
+    tr.add_argument(
+        "--cv-metrics",
+        nargs="*",
+        default=None,
+        help="metrics.json files from `evaluate` (speaker folds, leave-one-corpus-out) for the card",
+    )
+    tr.add_argument(
+        "--arch",
+        default="vgg",
+        choices=["vgg", "vgg-s", "baseline"],
+        help="face network (face only; baseline = the original report's CNN and plain recipe)",
+    )
     tr.add_argument("--device", default="auto", help="auto (CUDA where torch sees it), cpu or cuda (face only)")
-    tr.add_argument("--time-budget", type=float, default=None,
-                    help="seconds: train fewer epochs if a timed probe says --epochs won't fit (face only)")
+    tr.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        help="seconds: train fewer epochs if a timed probe says --epochs won't fit (face only)",
+    )
     tr.add_argument("--run", default=None, help="checkpoint folder; a rerun resumes there (face only)")
     tr.add_argument("--lr", type=float, default=None, help="peak learning rate (face only)")
-    tr.add_argument("--photometric", type=float, default=None,
-                    help="share of training faces blurred, noised, JPEG-compressed, darkened... (face only)")
-    tr.add_argument("--class-power", type=float, default=None,
-                    help="class weights (1/frequency)**POWER in the loss (face only; 0 plain, 1 balanced)")
+    tr.add_argument(
+        "--photometric",
+        type=float,
+        default=None,
+        help="share of training faces blurred, noised, JPEG-compressed, darkened... (face only)",
+    )
+    tr.add_argument(
+        "--class-power",
+        type=float,
+        default=None,
+        help="class weights (1/frequency)**POWER in the loss (face only; 0 plain, 1 balanced)",
+    )
     tr.add_argument("--init-from", default=None, help="start from this exported ONNX model (face, vgg only)")
-    tr.add_argument("--labels", default=None, choices=["fer2013", "ferplus"],
-                    help="face: the folders' FER2013 labels, or the FER+ vote distributions of DATA/ferplus.csv")
+    tr.add_argument(
+        "--labels",
+        default=None,
+        choices=["fer2013", "ferplus"],
+        help="face: the folders' FER2013 labels, or the FER+ vote distributions of DATA/ferplus.csv",
+    )
     tr.add_argument("--label-smoothing", type=float, default=None, help="face: label smoothing of the loss")
-    tr.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
-                    help="choose the epoch on val with the mirror image averaged in (face only)")
+    tr.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="choose the epoch on val with the mirror image averaged in (face only)",
+    )
     tr.set_defaults(func=run)
 
 
@@ -56,12 +88,28 @@ def run(args: argparse.Namespace) -> int:
 def _face(args: argparse.Namespace) -> Path:
     from ..training.face import FaceConfig, train_and_export_face
 
-    cfg = FaceConfig.for_arch(args.arch, seed=args.seed, epochs=args.epochs, device=args.device,
-                              time_budget=args.time_budget, lr=args.lr, photometric=args.photometric,
-                              class_power=args.class_power, init_from=args.init_from, tta=args.tta,
-                              labels=args.labels, label_smoothing=args.label_smoothing)
-    return train_and_export_face(args.data[0], Path(args.run or f"runs/face_{args.arch}"), Path(args.out), cfg,
-                                 name=args.name, command=command_line())
+    cfg = FaceConfig.for_arch(
+        args.arch,
+        seed=args.seed,
+        epochs=args.epochs,
+        device=args.device,
+        time_budget=args.time_budget,
+        lr=args.lr,
+        photometric=args.photometric,
+        class_power=args.class_power,
+        init_from=args.init_from,
+        tta=args.tta,
+        labels=args.labels,
+        label_smoothing=args.label_smoothing,
+    )
+    return train_and_export_face(
+        args.data[0],
+        Path(args.run or f"runs/face_{args.arch}"),
+        Path(args.out),
+        cfg,
+        name=args.name,
+        command=command_line(),
+    )
 
 
 def _speech(args: argparse.Namespace) -> Path:
@@ -69,5 +117,14 @@ def _speech(args: argparse.Namespace) -> Path:
     from ..training.speech import train_and_export
 
     items = read_corpora(args.data, "speech", args.corpus)
-    return train_and_export(items, args.model, Path(args.out), seed=args.seed, epochs=args.epochs,
-                            cv_metrics=args.cv_metrics, name=args.name, command=command_line(), adaptive=args.adapt)
+    return train_and_export(
+        items,
+        args.model,
+        Path(args.out),
+        seed=args.seed,
+        epochs=args.epochs,
+        cv_metrics=args.cv_metrics,
+        name=args.name,
+        command=command_line(),
+        adaptive=args.adapt,
+    )

@@ -37,7 +37,7 @@ def enrolment(speakers: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]:
     return out
 
 
-def score(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict:
+def score(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, labels: Sequence[str]) -> dict:
     """Metrics for integer predictions over ``labels`` (index i = labels[i])."""
     from ..errors import require
 
@@ -51,7 +51,7 @@ def score(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -
     )
 
     idx = list(range(len(labels)))
-    present = sorted(set(int(v) for v in y_true))
+    present = sorted({int(v) for v in y_true})
     recalls = recall_score(y_true, y_pred, labels=idx, average=None, zero_division=0)
     return {
         "n": int(len(y_true)),
@@ -64,7 +64,7 @@ def score(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -
     }
 
 
-def expected_calibration_error(probs: np.ndarray, y_true: Sequence[int], bins: int = 15) -> float:
+def expected_calibration_error(probs: np.ndarray, y_true: Sequence[int] | np.ndarray, bins: int = 15) -> float:
     """Top-label expected calibration error: how far confidence is from accuracy, on average.
 
     Predictions are put in ``bins`` equal-width bins by their top probability; ECE is the
@@ -87,8 +87,9 @@ def expected_calibration_error(probs: np.ndarray, y_true: Sequence[int], bins: i
     return float(ece)
 
 
-def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path: str | os.PathLike[str],
-                   title: str = "") -> Path:
+def plot_confusion(
+    matrix: Sequence[Sequence[int]], labels: Sequence[str], path: str | os.PathLike[str], title: str = ""
+) -> Path:
     """Save a row-normalised confusion matrix (recall per true class) as a PNG."""
     from ..report.plots import _plt
 
@@ -103,8 +104,15 @@ def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path:
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     for i in range(len(names)):
         for j in range(len(names)):
-            ax.text(j, i, f"{norm[i, j]:.2f}\n({int(m[i, j])})", ha="center", va="center", fontsize=7,
-                    color="white" if norm[i, j] > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{norm[i, j]:.2f}\n({int(m[i, j])})",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if norm[i, j] > 0.6 else "black",
+            )
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("predicted")

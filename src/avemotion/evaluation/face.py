@@ -45,8 +45,14 @@ def labelled_items(data: str | Path, labels: str, classes: Sequence[str]) -> tup
     return [replace(it, label=m) for it, m in kept], [it for it, _ in kept], unknown
 
 
-def evaluate_faces(data: str | Path, model: str, out: Path, tta: bool | None = None,
-                   progress: Callable[[int, int], None] | None = None, labels: str = "folders") -> dict:
+def evaluate_faces(
+    data: str | Path,
+    model: str,
+    out: Path,
+    tta: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    labels: str = "folders",
+) -> dict:
     """Accuracy, UA, macro-F1, per-class recall, ECE and confusion matrix of ``model`` on ``data``.
 
     ``labels="ferplus"`` scores against FER+'s majority (the images with one), and also reports the
@@ -71,16 +77,28 @@ def evaluate_faces(data: str | Path, model: str, out: Path, tta: bool | None = N
         y_folder.append(fc.labels.index(folder_label[it.path]) if folder_label[it.path] in fc.labels else -1)
     probs = fc.predict_proba(np.stack(crops))
     metrics = _metrics(y, probs, fc.labels)
-    report = {"model": fc.bundle.name, "data": str(data), "labels": labels, "tta": fc.tta, "metrics": metrics,
-              "skipped_classes": dict(skipped), "ignored_folders": unknown, "errors": errors,
-              "classes_scored": [lab for lab in fc.labels if lab in {it.label for it in kept}]}
+    report = {
+        "model": fc.bundle.name,
+        "data": str(data),
+        "labels": labels,
+        "tta": fc.tta,
+        "metrics": metrics,
+        "skipped_classes": dict(skipped),
+        "ignored_folders": unknown,
+        "errors": errors,
+        "classes_scored": [lab for lab in fc.labels if lab in {it.label for it in kept}],
+    }
     if labels != "folders":
         rows = [i for i, v in enumerate(y_folder) if v >= 0]
         report["metrics_folder_labels"] = _metrics([y_folder[i] for i in rows], probs[rows], fc.labels)
     out.mkdir(parents=True, exist_ok=True)
     write_json(report, out / "metrics.json")
-    plot_confusion(metrics["confusion_matrix"], fc.labels, out / "confusion.png",
-                   f"{fc.bundle.name}: accuracy {metrics['accuracy']:.3f}")
+    plot_confusion(
+        metrics["confusion_matrix"],
+        fc.labels,
+        out / "confusion.png",
+        f"{fc.bundle.name}: accuracy {metrics['accuracy']:.3f}",
+    )
     return report
 
 

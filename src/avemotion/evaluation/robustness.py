@@ -36,7 +36,7 @@ def _frame(face: np.ndarray, face_px: int = FACE_PX) -> tuple[np.ndarray, tuple[
     y0, x0 = (FRAME_H - face_px) // 2, (FRAME_W - face_px) // 2
     frame = cv2.copyMakeBorder(big, y0, FRAME_H - face_px - y0, x0, FRAME_W - face_px - x0, cv2.BORDER_REFLECT)
     frame = cv2.GaussianBlur(frame, (0, 0), face_px / 4)
-    frame[y0:y0 + face_px, x0:x0 + face_px] = big
+    frame[y0 : y0 + face_px, x0 : x0 + face_px] = big
     return frame, (x0 + face_px / 2, y0 + face_px / 2)
 
 
@@ -50,8 +50,8 @@ def _rotate(frame: np.ndarray, centre: tuple[float, float], degrees: float) -> n
 def _jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
     import cv2
 
-    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    _ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return np.asarray(cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE))
 
 
 def _noise(frame: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -82,6 +82,7 @@ def conditions() -> list[Condition]:
         def make(face, rng):
             frame, centre = _frame(face)
             return _rotate(frame, centre, deg)
+
         return make
 
     def small(face, rng):
@@ -115,9 +116,15 @@ class Scored:
         return self.model + ("" if self.align else " (box crop, no alignment)")
 
 
-def evaluate_robustness(images: np.ndarray, labels: np.ndarray, scored: Sequence[Scored], *,
-                        limit: int | None = None, seed: int = 0,
-                        progress: Callable[[int, int], None] | None = None) -> dict:
+def evaluate_robustness(
+    images: np.ndarray,
+    labels: np.ndarray,
+    scored: Sequence[Scored],
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Accuracy of each of ``scored`` under each :func:`conditions` transformation.
 
     ``progress(done, total)`` is called after each transformed face is searched for.
@@ -130,7 +137,9 @@ def evaluate_robustness(images: np.ndarray, labels: np.ndarray, scored: Sequence
     from ..face.detect import BlazeFaceDetector
 
     rng = np.random.default_rng(seed)
-    idx = np.arange(len(images)) if not limit or limit >= len(images) else np.sort(rng.choice(len(images), limit, False))
+    idx = (
+        np.arange(len(images)) if not limit or limit >= len(images) else np.sort(rng.choice(len(images), limit, False))
+    )
     detector = BlazeFaceDetector()
     classifiers = {s.model: FaceClassifier(s.model, tta=False) for s in scored}
     conds = conditions()
@@ -162,8 +171,13 @@ def evaluate_robustness(images: np.ndarray, labels: np.ndarray, scored: Sequence
     names = [s.name for s in scored]
     transformed = [c.name for c in conds[1:]]
     mean = {n: round(float(np.mean([table[c][n] for c in transformed])), 4) for n in names}
-    return {"faces": int(len(idx)), "frame": f"{FRAME_W}x{FRAME_H} grey, face {FACE_PX} px at the centre",
-            "conditions": table, "mean_over_transformations": mean, "models": names}
+    return {
+        "faces": int(len(idx)),
+        "frame": f"{FRAME_W}x{FRAME_H} grey, face {FACE_PX} px at the centre",
+        "conditions": table,
+        "mean_over_transformations": mean,
+        "models": names,
+    }
 
 
 def load_faces(folder, labels: str = "folders") -> tuple[np.ndarray, np.ndarray, list[str]]:

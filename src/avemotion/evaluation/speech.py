@@ -23,9 +23,14 @@ from ..taxonomy import align, modelled
 from . import enrolment, expected_calibration_error, plot_confusion, score, speaker_keys
 
 
-def evaluate_model(items: Sequence[Item], model: str, out: Path,
-                   progress: Callable[[int, int], None] | None = None, adapt: int | None = None,
-                   seed: int = 0) -> dict:
+def evaluate_model(
+    items: Sequence[Item],
+    model: str,
+    out: Path,
+    progress: Callable[[int, int], None] | None = None,
+    adapt: int | None = None,
+    seed: int = 0,
+) -> dict:
     """Score ``model`` on ``items``; writes ``metrics.json`` and ``confusion.png`` into ``out``.
 
     ``progress(done, total)`` is called after each clip (the CLI draws a bar from it). ``adapt=K``
@@ -43,7 +48,10 @@ def evaluate_model(items: Sequence[Item], model: str, out: Path,
     corpus_labels = sorted({it.label for it in items})
     target = modelled(sa.labels, corpus_labels)
     skipped = Counter(it.label for it in items if it.label not in target)
-    y_true, y_pred, probs, errors = [], [], [], []
+    y_true: list[int] = []
+    y_pred: list[int] = []
+    probs: list[np.ndarray] = []
+    errors: list[dict] = []
     for it, p in _each_read(items, target, sa.analyze_file, errors, progress):
         seg_probs = np.array([p.probabilities[k] for k in sa.labels]) if p.probabilities else None
         if seg_probs is None:
@@ -53,12 +61,18 @@ def evaluate_model(items: Sequence[Item], model: str, out: Path,
         y_true.append(target.index(it.label))
         y_pred.append(int(np.argmax(q)))
         probs.append(q)
-    return _report(sa.bundle.name, "held-out corpus, model trained elsewhere", target, y_true, y_pred, probs,
-                   skipped, errors, out)
+    return _report(
+        sa.bundle.name, "held-out corpus, model trained elsewhere", target, y_true, y_pred, probs, skipped, errors, out
+    )
 
 
-def _each_read(items: Sequence[Item], target: list[str], read: Callable, errors: list[dict],
-               progress: Callable[[int, int], None] | None):
+def _each_read(
+    items: Sequence[Item],
+    target: list[str],
+    read: Callable,
+    errors: list[dict],
+    progress: Callable[[int, int], None] | None,
+):
     """``(item, read(item.path))`` for each clip whose label the model can score; a file that cannot
     be read is recorded in ``errors`` and the rest go on."""
     for n, it in enumerate(items):
@@ -74,26 +88,46 @@ def _each_read(items: Sequence[Item], target: list[str], read: Callable, errors:
         yield it, value
 
 
-def _report(name: str, protocol: str, target: list[str], y_true: list, y_pred: list, probs: list, skipped: Counter,
-            errors: list, out: Path, **extra) -> dict:
+def _report(
+    name: str,
+    protocol: str,
+    target: list[str],
+    y_true: list,
+    y_pred: list,
+    probs: list,
+    skipped: Counter,
+    errors: list,
+    out: Path,
+    **extra,
+) -> dict:
     if not y_true:
         raise AvemotionError("no clip could be scored (labels the model cannot produce, or unreadable files)")
     metrics = score(y_true, y_pred, target)
     metrics["expected_calibration_error"] = round(expected_calibration_error(np.stack(probs), y_true), 4)
-    report = {"model": name, "protocol": protocol, **extra, "metrics": metrics,
-              "skipped_labels": dict(skipped), "errors": errors}
+    report = {
+        "model": name,
+        "protocol": protocol,
+        **extra,
+        "metrics": metrics,
+        "skipped_labels": dict(skipped),
+        "errors": errors,
+    }
     out.mkdir(parents=True, exist_ok=True)
     write_json(report, out / "metrics.json")
-    plot_confusion(metrics["confusion_matrix"], target, out / "confusion.png",
-                   f"{name}: UA {metrics['unweighted_accuracy']:.3f}")
+    plot_confusion(
+        metrics["confusion_matrix"], target, out / "confusion.png", f"{name}: UA {metrics['unweighted_accuracy']:.3f}"
+    )
     return report
 
 
-def _evaluate_adapted(sa: SpeechAnalyzer, items: Sequence[Item], k: int, out: Path,
-                      progress: Callable[[int, int], None] | None, seed: int) -> dict:
+def _evaluate_adapted(
+    sa: SpeechAnalyzer, items: Sequence[Item], k: int, out: Path, progress: Callable[[int, int], None] | None, seed: int
+) -> dict:
     """:func:`evaluate_model` through the speaker-adapted variant (each clip with ``k`` others of its speaker)."""
     from ..media import load_audio
 
+    adaptive = sa.adaptive
+    assert adaptive is not None, "evaluate_model checks that the model has an adaptive variant"
     target = modelled(sa.labels, sorted({it.label for it in items}))
     skipped = Counter(it.label for it in items if it.label not in target)
     errors: list[dict] = []
@@ -107,10 +141,20 @@ def _evaluate_adapted(sa: SpeechAnalyzer, items: Sequence[Item], k: int, out: Pa
             errors.append({"path": it.path, "error": "no other clip of this speaker to adapt with"})
             continue
         batch = {name: np.concatenate([feeds[r][name] for r in rows]) for name in feeds[i]}
-        q = align(np.asarray(sa.adaptive.run_feeds(batch))[-1], sa.labels, target)
+        q = align(np.asarray(adaptive.run_feeds(batch))[-1], sa.labels, target)
         y_true.append(target.index(it.label))
         y_pred.append(int(np.argmax(q)))
         probs.append(q)
-    return _report(sa.adaptive.name, f"held-out corpus, model trained elsewhere; speaker adaptation: each clip read "
-                   f"with {k} other unlabelled clips of its speaker", target, y_true, y_pred, probs, skipped, errors,
-                   out, adapt=k)
+    return _report(
+        adaptive.name,
+        f"held-out corpus, model trained elsewhere; speaker adaptation: each clip read "
+        f"with {k} other unlabelled clips of its speaker",
+        target,
+        y_true,
+        y_pred,
+        probs,
+        skipped,
+        errors,
+        out,
+        adapt=k,
+    )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bundles import model_option
 from ..media import read_image
 from ..options import check_fields, option
 from ..taxonomy import as_dict, top_label
@@ -27,8 +28,10 @@ from .classify import DEFAULT_FACE_MODEL, FaceClassifier
 from .detect import DEFAULT_MIN_SCORE, Detection, make_detector
 from .preprocess import FACE_SIZE, align_face, crop_face
 
-def face_crops(image: np.ndarray, detections: Sequence[Detection] | None, margin: float,
-               align: bool = True, size: int = FACE_SIZE) -> list[np.ndarray]:
+
+def face_crops(
+    image: np.ndarray, detections: Sequence[Detection] | None, margin: float, align: bool = True, size: int = FACE_SIZE
+) -> list[np.ndarray]:
     """The classifier's crops for one image: one per detection, or the whole image (``None``).
 
     A detection with eye key points (BlazeFace) is aligned to FER2013's eye positions
@@ -39,8 +42,12 @@ def face_crops(image: np.ndarray, detections: Sequence[Detection] | None, margin
     """
     if detections is None:
         return [crop_face(image, size=size)]
-    return [align_face(image, d.keypoints[:2], size=size, box=d.box) if align and len(d.keypoints) >= 2
-            else crop_face(image, d.box, margin, size=size) for d in detections]
+    return [
+        align_face(image, d.keypoints[:2], size=size, box=d.box)
+        if align and len(d.keypoints) >= 2
+        else crop_face(image, d.box, margin, size=size)
+        for d in detections
+    ]
 
 
 @dataclass
@@ -52,12 +59,16 @@ class Face:
     probabilities: dict[str, float]
 
     @property
-    def label(self) -> str:
+    def label(self) -> str | None:
         return top_label(self.probabilities)
 
     def to_dict(self) -> dict:
-        return {"box": list(self.box), "score": round(self.score, 4), "label": self.label,
-                "probabilities": self.probabilities}
+        return {
+            "box": list(self.box),
+            "score": round(self.score, 4),
+            "label": self.label,
+            "probabilities": self.probabilities,
+        }
 
 
 @dataclass
@@ -77,12 +88,6 @@ class FaceResult:
         return d
 
 
-def _shipped(task: str) -> list[str]:
-    from ..bundles import shipped_models
-
-    return shipped_models(task)
-
-
 def _detectors() -> list[str]:
     from .detect import DETECTORS
 
@@ -97,22 +102,30 @@ class FaceOptions:
     command line and the server all read them from here.
     """
 
-    model: str = option(DEFAULT_FACE_MODEL, "face model: a shipped name or an .onnx path with its card",
-                        name="face_model", choices=lambda: _shipped("face"), paths=True)
+    model: str = model_option("face", DEFAULT_FACE_MODEL)
     detector: str = option("blazeface", "face detector (haar: the original system's)", choices=_detectors)
-    min_score: float = option(DEFAULT_MIN_SCORE, "detections below this score are dropped", name="min_face_score",
-                              minimum=0.0, maximum=1.0)
+    min_score: float = option(
+        DEFAULT_MIN_SCORE, "detections below this score are dropped", name="min_face_score", minimum=0.0, maximum=1.0
+    )
     max_faces: int | None = None  # keep the largest N faces per image (None: all)
-    tta: bool | None = option(None, "average each face with its mirror (default: as the model card says)",
-                              kind="flag")
+    tta: bool | None = option(None, "average each face with its mirror (default: as the model card says)", kind="flag")
     tiles: bool = option(False, "find small faces too: BlazeFace also scans frame quarters (about 5x the time)")
     align: bool = True  # eyes placed where FER2013's are (BlazeFace key points)
     # A frame every 20 s is the least, 60 a second the most: bounds keep one request's cost finite.
     fps: float = option(5.0, "video frames sampled a second", minimum=0.05, maximum=60.0)
-    max_side: int | None = option(960, "video frames larger than this many pixels a side are shrunk first "
-                                  "(detection sees 192 px, faces 48)", minimum=64, maximum=16384)
-    smoothing: float = option(0.8, "seconds: sigma of the centred smoothing of each face track over time (0: off)",
-                              name="face_smoothing", minimum=0.0, maximum=10.0)
+    max_side: int | None = option(
+        960,
+        "video frames larger than this many pixels a side are shrunk first (detection sees 192 px, faces 48)",
+        minimum=64,
+        maximum=16384,
+    )
+    smoothing: float = option(
+        0.8,
+        "seconds: sigma of the centred smoothing of each face track over time (0: off)",
+        name="face_smoothing",
+        minimum=0.0,
+        maximum=10.0,
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -139,10 +152,18 @@ class FaceAnalyzer:
         default). False crops a square around the box, as before.
     """
 
-    def __init__(self, model: str | os.PathLike[str] = FaceOptions.model, *, detector: str = FaceOptions.detector,
-                 min_score: float = FaceOptions.min_score, max_faces: int | None = FaceOptions.max_faces,
-                 tta: bool | None = FaceOptions.tta, margin: float | None = None, tiles: bool = FaceOptions.tiles,
-                 align: bool = FaceOptions.align) -> None:
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = FaceOptions.model,
+        *,
+        detector: str = FaceOptions.detector,
+        min_score: float = FaceOptions.min_score,
+        max_faces: int | None = FaceOptions.max_faces,
+        tta: bool | None = FaceOptions.tta,
+        margin: float | None = None,
+        tiles: bool = FaceOptions.tiles,
+        align: bool = FaceOptions.align,
+    ) -> None:
         self.classifier = FaceClassifier(model, tta=tta)
         self.labels = self.classifier.labels
         self.detector = make_detector(detector, min_score=min_score, tiles=tiles)
@@ -155,8 +176,15 @@ class FaceAnalyzer:
     @classmethod
     def from_options(cls, options: FaceOptions) -> FaceAnalyzer:
         """The analyser that ``options`` describe (the video-only fields are the pipeline's)."""
-        return cls(options.model, detector=options.detector, min_score=options.min_score,
-                   max_faces=options.max_faces, tta=options.tta, tiles=options.tiles, align=options.align)
+        return cls(
+            options.model,
+            detector=options.detector,
+            min_score=options.min_score,
+            max_faces=options.max_faces,
+            tta=options.tta,
+            tiles=options.tiles,
+            align=options.align,
+        )
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         dets = [d for d in self.detector.detect(image) if d.score >= self.min_score]
@@ -194,5 +222,11 @@ class FaceAnalyzer:
         """Read an image file (any depth, alpha, grey) and analyse it."""
         img = read_image(path)
         faces = self.analyze(img, detect)
-        return FaceResult(str(Path(path)), int(img.shape[1]), int(img.shape[0]), faces,
-                          self.detector_name if detect else "none", self.classifier.bundle.name)
+        return FaceResult(
+            str(Path(path)),
+            int(img.shape[1]),
+            int(img.shape[0]),
+            faces,
+            self.detector_name if detect else "none",
+            self.classifier.bundle.name,
+        )

@@ -20,14 +20,20 @@ class FaceClassifier:
     shipped model was chosen with.
     """
 
-    def __init__(self, model: str | os.PathLike[str] = DEFAULT_FACE_MODEL, *, tta: bool | None = None,
-                 batch_size: int = 64, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = DEFAULT_FACE_MODEL,
+        *,
+        tta: bool | None = None,
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> None:
         self.bundle = ModelBundle.load(model, threads=threads)
         if self.bundle.card.get("task") != "face":
             raise AvemotionError(f"model {self.bundle.name!r} is not a face model", self.bundle.path)
         self.labels = self.bundle.labels
         # the crop size is the model's contract, read from its card (48 for every FER2013 model)
-        spec = next(iter((self.bundle.card.get("inputs") or {}).values()), {})
+        spec: dict = next(iter((self.bundle.card.get("inputs") or {}).values()), {})
         self.size = int(spec.get("size", FACE_SIZE))
         self.tta = bool(self.bundle.card.get("tta", True)) if tta is None else tta
         self.batch_size = batch_size
@@ -38,13 +44,15 @@ class FaceClassifier:
         if crops.ndim == 2:
             crops = crops[None]
         if crops.ndim != 3 or (len(crops) and crops.shape[1:] != (self.size, self.size)):
-            raise AvemotionError(f"model {self.bundle.name!r} reads {self.size}x{self.size} grey crops, "
-                                 f"got an array of shape {crops.shape}")
+            raise AvemotionError(
+                f"model {self.bundle.name!r} reads {self.size}x{self.size} grey crops, "
+                f"got an array of shape {crops.shape}"
+            )
         if len(crops) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
         out = []
         for s in range(0, len(crops), self.batch_size):
-            x = to_input(crops[s:s + self.batch_size])
+            x = to_input(crops[s : s + self.batch_size])
             if self.tta:
                 both = self.bundle.run(np.concatenate([x, x[..., ::-1].copy()]))
                 n = len(x)

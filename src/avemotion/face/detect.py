@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class HaarDetector:
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24) -> None:
         import cv2
 
-        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         self.cascade = cv2.CascadeClassifier(path)
         if self.cascade.empty():
             from ..errors import ModelError
@@ -63,8 +64,12 @@ class HaarDetector:
         if min(grey.shape[:2]) < self.min_size:
             return []
         boxes, _, weights = self.cascade.detectMultiScale3(
-            grey, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
-            minSize=(self.min_size, self.min_size), outputRejectLevels=True)
+            grey,
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            minSize=(self.min_size, self.min_size),
+            outputRejectLevels=True,
+        )
         out = []
         for (x, y, w, h), wt in zip(np.asarray(boxes).reshape(-1, 4), np.asarray(weights).reshape(-1), strict=True):
             out.append(Detection((int(x), int(y), int(w), int(h)), float(1 / (1 + np.exp(-float(wt))))))
@@ -104,8 +109,14 @@ class BlazeFaceDetector:
     name = "blazeface"
     margin = 0.12  # added around the box so that crops frame the face as FER2013's do
 
-    def __init__(self, variant: str = "full", min_score: float = DEFAULT_MIN_SCORE, iou_threshold: float = 0.3,
-                 tiles: bool = False, closeups: bool = True) -> None:
+    def __init__(
+        self,
+        variant: str = "full",
+        min_score: float = DEFAULT_MIN_SCORE,
+        iou_threshold: float = 0.3,
+        tiles: bool = False,
+        closeups: bool = True,
+    ) -> None:
         # ``closeups``: where the whole image finds no face, look again with a border of half the
         # image's longer side around it. BlazeFace was trained on faces with context around them;
         # a face that fills the frame (a profile picture, a face crop, a webcam at arm's length)
@@ -136,9 +147,11 @@ class BlazeFaceDetector:
         th, tw = int(h * 0.6), int(w * 0.6)
         for y0 in (0, h - th):
             for x0 in (0, w - tw):
-                for d in self._detect(img[y0:y0 + th, x0:x0 + tw]):
+                for d in self._detect(img[y0 : y0 + th, x0 : x0 + tw]):
                     x, y, bw, bh = d.box
-                    dets.append(Detection((x + x0, y + y0, bw, bh), d.score, [(px + x0, py + y0) for px, py in d.keypoints]))
+                    dets.append(
+                        Detection((x + x0, y + y0, bw, bh), d.score, [(px + x0, py + y0) for px, py in d.keypoints])
+                    )
         return _suppress(dets, self.iou_threshold)
 
     def _detect_padded(self, img: np.ndarray, border: float = 0.5) -> list[Detection]:
@@ -168,7 +181,7 @@ class BlazeFaceDetector:
         nw, nh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
         canvas = np.zeros((self.size, self.size, 3), np.uint8)
         px, py = (self.size - nw) // 2, (self.size - nh) // 2
-        canvas[py:py + nh, px:px + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+        canvas[py : py + nh, px : px + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
         x = (cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)[None]
         reg, cls = self.session.run(None, {self.input_name: np.ascontiguousarray(x)})
         scores = 1 / (1 + np.exp(-np.clip(cls[0, :, 0], -80, 80)))
@@ -192,8 +205,9 @@ class BlazeFaceDetector:
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
             kps = [((float(p[0]) - px) / scale, (float(p[1]) - py) / scale) for p in pts]
-            out.append(Detection((int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0))),
-                                 float(score), kps))
+            out.append(
+                Detection((int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0))), float(score), kps)
+            )
         return sorted(out, key=lambda d: -d.score)
 
 
@@ -216,7 +230,7 @@ def _weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, thr
     for i in range(len(boxes)):
         if not remaining[i]:
             continue
-        overlap = iou(boxes[i:i + 1], boxes)[0] > threshold
+        overlap = iou(boxes[i : i + 1], boxes)[0] > threshold
         group = overlap & remaining
         remaining &= ~group
         wts = scores[group][:, None]
@@ -229,10 +243,10 @@ def _weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, thr
 #: Face detectors by name, read by the command line, the server's /v1/options and
 #: :class:`~avemotion.face.analyzer.FaceAnalyzer`. A detector is a class with ``name``, ``margin``
 #: (added around its boxes before cropping) and ``detect(image) -> list[Detection]``.
-DETECTORS: dict[str, type] = {}
+DETECTORS: dict[str, Any] = {}  # name -> detector class (with a ``name`` and a ``detect(image)``)
 
 
-def register_detector(cls: type) -> type:
+def register_detector(cls: Any) -> Any:
     """Add a detector class under its ``name`` (usable as a decorator); the last one wins."""
     DETECTORS[cls.name] = cls
     return cls

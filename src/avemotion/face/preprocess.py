@@ -52,8 +52,9 @@ def square_box(box: Sequence[float], margin: float = 0.0) -> tuple[int, int, int
     return int(round(cx - side / 2)), int(round(cy - side / 2)), max(1, int(round(side)))
 
 
-def crop_face(image: np.ndarray, box: Sequence[float] | None = None, margin: float = 0.0,
-              size: int = FACE_SIZE) -> np.ndarray:
+def crop_face(
+    image: np.ndarray, box: Sequence[float] | None = None, margin: float = 0.0, size: int = FACE_SIZE
+) -> np.ndarray:
     """Crop one face to ``uint8 (size, size)`` grey. ``box=None`` takes the whole image.
 
     The square is cut out before the grey conversion (a per-pixel step, so the result is the
@@ -82,8 +83,9 @@ def crop_face(image: np.ndarray, box: Sequence[float] | None = None, margin: flo
     return np.ascontiguousarray(crop, dtype=np.uint8)
 
 
-def align_face(image: np.ndarray, eyes: Sequence[Sequence[float]], size: int = FACE_SIZE,
-               box: Sequence[float] | None = None) -> np.ndarray:
+def align_face(
+    image: np.ndarray, eyes: Sequence[Sequence[float]], size: int = FACE_SIZE, box: Sequence[float] | None = None
+) -> np.ndarray:
     """Crop one face to ``uint8 (size, size)`` grey with its eyes moved to :data:`FER_EYES`.
 
     ``eyes``: the two eye centres in pixels (either order). A similarity transform (rotation,

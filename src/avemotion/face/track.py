@@ -45,7 +45,7 @@ class IoUTracker:
         if live and boxes:
             overlap = iou(np.array([t.boxes[-1] for t in live], np.float32), np.array(boxes, np.float32))
             for _ in range(min(len(live), len(boxes))):
-                ti, bi = np.unravel_index(np.argmax(overlap), overlap.shape)
+                ti, bi = (int(v) for v in np.unravel_index(np.argmax(overlap), overlap.shape))
                 if overlap[ti, bi] < self.min_iou:
                     break
                 ids[bi] = live[ti].id
@@ -63,7 +63,8 @@ class IoUTracker:
     @staticmethod
     def _append(track: Track, time: float, box, p) -> None:
         track.times.append(time)
-        track.boxes.append(tuple(int(v) for v in box))
+        x, y, w, h = (int(v) for v in box)
+        track.boxes.append((x, y, w, h))
         track.probabilities.append(np.asarray(p, np.float32))
 
     def main_track(self) -> Track | None:
@@ -109,8 +110,8 @@ def smooth_over_time(times: np.ndarray, probs: np.ndarray, sigma: float) -> np.n
     weighted by a Gaussian of the time apart, then a softmax. The window is centred (the file
     is analysed whole, so the future is known): it does not lag a change of expression, it blurs
     it over about ``sigma`` on both sides, and a one-frame misreading between steady frames is
-    outvoted. ``times`` must be increasing (a track's frames in order). Averaging log-probabilities (a geometric mean) lets frames that agree reinforce
-    each other. ``sigma <= 0`` returns ``probs`` unchanged.
+    outvoted. ``times`` must be increasing (a track's frames in order). Averaging log-probabilities
+    (a geometric mean) lets frames that agree reinforce each other. ``sigma <= 0`` returns ``probs`` unchanged.
     """
     p = np.asarray(probs, np.float64)
     if sigma <= 0 or len(p) < 2:
@@ -129,5 +130,5 @@ def smooth_over_time(times: np.ndarray, probs: np.ndarray, sigma: float) -> np.n
         w = np.where(np.abs(d) <= 3 * sigma, np.exp(-0.5 * (d / sigma) ** 2), 0.0)
         out[s:e] = (w @ logp[a:b]) / w.sum(axis=1, keepdims=True)
     out -= out.max(axis=1, keepdims=True)
-    e = np.exp(out)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    ex = np.exp(out)
+    return (ex / ex.sum(axis=1, keepdims=True)).astype(np.float32)

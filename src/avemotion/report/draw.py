@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 COLOURS = {  # BGR
-    "angry": (40, 40, 220), "disgust": (40, 140, 60), "fear": (150, 60, 150), "happy": (30, 200, 240),
-    "neutral": (180, 180, 180), "sad": (200, 120, 40), "surprise": (60, 160, 250), "calm": (160, 200, 120),
+    "angry": (40, 40, 220),
+    "disgust": (40, 140, 60),
+    "fear": (150, 60, 150),
+    "happy": (30, 200, 240),
+    "neutral": (180, 180, 180),
+    "sad": (200, 120, 40),
+    "surprise": (60, 160, 250),
+    "calm": (160, 200, 120),
 }
 
 
@@ -38,8 +45,16 @@ def draw_faces(image: np.ndarray, faces: Sequence, bars: bool = True) -> np.ndar
             for i, (lab, p) in enumerate(sorted(face.probabilities.items(), key=lambda kv: -kv[1])[:4]):
                 by = y + i * (row + 3)
                 cv2.rectangle(out, (bx, by), (bx + int(bar_w * p), by + row), COLOURS.get(lab, (255, 255, 255)), -1)
-                cv2.putText(out, lab, (bx + bar_w + 4, by + row - 1), cv2.FONT_HERSHEY_SIMPLEX, 0.35 * scale * 1.3,
-                            (255, 255, 255), 1, cv2.LINE_AA)
+                cv2.putText(
+                    out,
+                    lab,
+                    (bx + bar_w + 4, by + row - 1),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.35 * scale * 1.3,
+                    (255, 255, 255),
+                    1,
+                    cv2.LINE_AA,
+                )
     return out
 
 
@@ -49,8 +64,9 @@ def draw_live(image: np.ndarray, result) -> np.ndarray:
 
     out = draw_faces(image, [f.face for f in result.faces])
     if result.label:
-        cv2.putText(out, f"running: {result.label}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2,
-                    cv2.LINE_AA)
+        cv2.putText(
+            out, f"running: {result.label}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2, cv2.LINE_AA
+        )
     return out
 
 
@@ -66,8 +82,9 @@ def _viridis(values: np.ndarray) -> np.ndarray:
     return cv2.applyColorMap(idx.reshape(-1, 1), cv2.COLORMAP_VIRIDIS).reshape(*values.shape, 3)
 
 
-def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.45, colour=(40, 40, 40),
-          anchor: str = "left") -> None:
+def _text(
+    img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.45, colour=(40, 40, 40), anchor: str = "left"
+) -> None:
     import cv2
 
     # OpenCV's Hershey fonts draw ASCII only, and a file name that is not valid UTF-8 (surrogate
@@ -87,84 +104,114 @@ def _lane_matrix(result, lane: str, labels: Sequence[str]) -> np.ndarray:
     return m
 
 
+@dataclass(frozen=True)
+class _TimeAxis:
+    """Where the timeline's plots sit horizontally and how seconds map to pixels."""
+
+    left: int
+    right: int
+    t0: float
+    t1: float
+
+    def x(self, t: float) -> int:
+        return int(round(self.left + (t - self.t0) / (self.t1 - self.t0) * (self.right - self.left)))
+
+
 def draw_timeline(result, width: int = 1100, height: int = 650) -> np.ndarray:
     """Fused emotion over time (stacked areas) above a face lane and a voice lane (heat maps), BGR.
 
     Gaps (no face, no speech, a missing track) stay blank and are labelled, never filled in.
     """
-    import cv2
-
     img = np.full((height, width, 3), 255, np.uint8)
-    left, right, top = 125, width - 130, 34
-    span = right - left
+    top = 34
     windows = result.timeline
     t0 = windows[0].start if windows else 0.0
     t1 = windows[-1].end if windows else 1.0
-    t1 = t1 if t1 > t0 else t0 + 1.0
-
-    def x_of(t: float) -> int:
-        return int(round(left + (t - t0) / (t1 - t0) * span))
-
-    title = f"{Path(result.path).name}: {result.label or 'nothing to read'}   " \
-            f"(face: {result.status['face']}, voice: {result.status['voice']})"
-    _text(img, title, (left, 14), 0.5)
-    voice_labels = list(result.models.get("voice_labels", []))
+    axis = _TimeAxis(125, width - 130, t0, t1 if t1 > t0 else t0 + 1.0)
+    title = (
+        f"{Path(result.path).name}: {result.label or 'nothing to read'}   "
+        f"(face: {result.status['face']}, voice: {result.status['voice']})"
+    )
+    _text(img, title, (axis.left, 14), 0.5)
     free = height - top - 40
     heights = [int(free * r / 5.0) for r in (2.2, 1.3, 1.5)]
     y = top
-    # fused: stacked areas over the windows' centres
-    h = heights[0] - 10
-    fused_labels = result.fused_labels
-    fused = np.nan_to_num(_lane_matrix(result, "fused", fused_labels))
+    _draw_fused(img, result, axis, y, heights[0] - 10)
+    y += heights[0]
+    lanes = (
+        ("face", list(result.models.get("face_labels", []))),
+        ("voice", list(result.models.get("voice_labels", []))),
+    )
+    for (lane, labels), lh in zip(lanes, heights[1:], strict=True):
+        _draw_lane(img, result, axis, lane, labels, y, lh - 10)
+        y += lh
+    _draw_time_axis(img, axis, y)
+    return img
+
+
+def _draw_fused(img: np.ndarray, result, axis: _TimeAxis, y: int, h: int) -> None:
+    """The fused lane: stacked areas over the windows' centres, with its legend on the right."""
+    import cv2
+
+    windows, labels = result.timeline, result.fused_labels
+    fused = np.nan_to_num(_lane_matrix(result, "fused", labels))
     if windows and fused.any():
         # each window's value at its centre, held flat to the outer edges of the first and last
-        xs = np.array([x_of(t0)] + [x_of((w.start + w.end) / 2) for w in windows] + [x_of(t1)])
+        xs = np.array([axis.x(axis.t0)] + [axis.x((w.start + w.end) / 2) for w in windows] + [axis.x(axis.t1)])
         fused = np.hstack([fused[:, :1], fused, fused[:, -1:]])
         cum = np.vstack([np.zeros(fused.shape[1]), np.cumsum(fused, axis=0)])
-        for k, lab in enumerate(fused_labels):
+        for k, lab in enumerate(labels):
             upper = np.stack([xs, y + h - cum[k + 1] * h], axis=1)
             lower = np.stack([xs, y + h - cum[k] * h], axis=1)[::-1]
-            cv2.fillPoly(img, [np.vstack([upper, lower]).round().astype(np.int32)], COLOURS.get(lab, (128, 128, 128)), cv2.LINE_AA)
-        for k, lab in enumerate(fused_labels):
+            polygon = np.vstack([upper, lower]).round().astype(np.int32)
+            cv2.fillPoly(img, [polygon], COLOURS.get(lab, (128, 128, 128)), cv2.LINE_AA)
+        for k, lab in enumerate(labels):
             ly = y + 8 + k * 16
-            cv2.rectangle(img, (right + 12, ly - 5), (right + 24, ly + 5), COLOURS.get(lab, (128, 128, 128)), -1)
-            _text(img, lab, (right + 30, ly), 0.42)
+            colour = COLOURS.get(lab, (128, 128, 128))
+            cv2.rectangle(img, (axis.right + 12, ly - 5), (axis.right + 24, ly + 5), colour, -1)
+            _text(img, lab, (axis.right + 30, ly), 0.42)
     else:
-        _text(img, "nothing to fuse: no face and no speech", ((left + right) // 2, y + h // 2), 0.5, (128,) * 3,
-              "centre")
-    cv2.rectangle(img, (left, y), (right, y + h), (90, 90, 90), 1)
+        centre = ((axis.left + axis.right) // 2, y + h // 2)
+        _text(img, "nothing to fuse: no face and no speech", centre, 0.5, (128,) * 3, "centre")
+    cv2.rectangle(img, (axis.left, y), (axis.right, y + h), (90, 90, 90), 1)
     _text(img, "fused", (10, y + h // 2), 0.5)
-    y += heights[0]
-    # face and voice lanes: heat maps, one cell per window and emotion
-    for (lane, labels), lh in zip((("face", list(result.models.get("face_labels", []))), ("voice", voice_labels)), heights[1:], strict=True):
-        lh -= 10
-        if labels and windows:
-            m = _lane_matrix(result, lane, labels)
-            colours = _viridis(m)
-            row_h = lh / len(labels)
-            for j, w in enumerate(windows):
-                xa, xb = x_of(w.start), max(x_of(w.end), x_of(w.start) + 1)
-                for i in range(len(labels)):
-                    if np.isfinite(m[i, j]):
-                        ya, yb = int(y + i * row_h), int(y + (i + 1) * row_h)
-                        cv2.rectangle(img, (xa, ya), (xb - 1, yb - 1), tuple(int(c) for c in colours[i, j]), -1)
-            for i, lab in enumerate(labels):
-                _text(img, lab, (left - 6, int(y + (i + 0.5) * row_h)), 0.36, anchor="right")
-        if result.status[lane] != "ok":
-            _text(img, result.status[lane], ((left + right) // 2, y + lh // 2), 0.5, (128,) * 3, "centre")
-        cv2.rectangle(img, (left, y), (right, y + lh), (90, 90, 90), 1)
-        _text(img, lane, (10, y + lh // 2), 0.5)
-        y += lh + 10
-    # time axis
-    step = _nice_step((t1 - t0) / 8)
-    tick = np.ceil(t0 / step) * step
-    while tick <= t1 + 1e-9:
-        x = x_of(tick)
+
+
+def _draw_lane(img: np.ndarray, result, axis: _TimeAxis, lane: str, labels: list[str], y: int, lh: int) -> None:
+    """A face or voice lane: a heat map, one cell per window and emotion; a gap says why."""
+    import cv2
+
+    windows = result.timeline
+    if labels and windows:
+        m = _lane_matrix(result, lane, labels)
+        colours = _viridis(m)
+        row_h = lh / len(labels)
+        for j, w in enumerate(windows):
+            xa, xb = axis.x(w.start), max(axis.x(w.end), axis.x(w.start) + 1)
+            for i in range(len(labels)):
+                if np.isfinite(m[i, j]):
+                    ya, yb = int(y + i * row_h), int(y + (i + 1) * row_h)
+                    cv2.rectangle(img, (xa, ya), (xb - 1, yb - 1), tuple(int(c) for c in colours[i, j]), -1)
+        for i, lab in enumerate(labels):
+            _text(img, lab, (axis.left - 6, int(y + (i + 0.5) * row_h)), 0.36, anchor="right")
+    if result.status[lane] != "ok":
+        _text(img, result.status[lane], ((axis.left + axis.right) // 2, y + lh // 2), 0.5, (128,) * 3, "centre")
+    cv2.rectangle(img, (axis.left, y), (axis.right, y + lh), (90, 90, 90), 1)
+    _text(img, lane, (10, y + lh // 2), 0.5)
+
+
+def _draw_time_axis(img: np.ndarray, axis: _TimeAxis, y: int) -> None:
+    """Ticks at a round step (about eight of them) and the axis's name."""
+    import cv2
+
+    step = _nice_step((axis.t1 - axis.t0) / 8)
+    tick = np.ceil(axis.t0 / step) * step
+    while tick <= axis.t1 + 1e-9:
+        x = axis.x(tick)
         cv2.line(img, (x, y - 10), (x, y - 5), (90, 90, 90), 1)
         _text(img, f"{tick:g}", (x, y + 4), 0.4, anchor="centre")
         tick += step
-    _text(img, "time (s)", ((left + right) // 2, y + 22), 0.45, anchor="centre")
-    return img
+    _text(img, "time (s)", ((axis.left + axis.right) // 2, y + 22), 0.45, anchor="centre")
 
 
 def _nice_step(raw: float) -> float:

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ class Output:
 
     name: str
     filename: str
-    write: Callable[[object, Path, dict], object]
+    write: Callable[[Any, Path, dict], object]
     help: str = ""
     default: bool = True
 
@@ -84,8 +85,20 @@ def write_csv(rows: list[dict], path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
-def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | None = None,
-                  media: str | os.PathLike[str] | None = None, outputs: Sequence[str] | None = None) -> dict[str, Path]:
+def _writer(output: Output, result: Any, context: dict) -> Callable[[Path], object]:
+    """``output``'s writer for ``result``, as :func:`avemotion.files.atomic` calls it (with the temporary path)."""
+    return lambda tmp: output.write(result, tmp, context)
+
+
+def write_outputs(
+    result,
+    out: Path,
+    *,
+    annotate: bool = True,
+    source: dict | None = None,
+    media: str | os.PathLike[str] | None = None,
+    outputs: Sequence[str] | None = None,
+) -> dict[str, Path]:
     """Write the asked-for outputs of ``result`` (an AnalysisResult) into ``out``; result.json last.
 
     ``outputs``: names from :data:`OUTPUTS` (default: every default one); ``annotate=False`` drops mp4.
@@ -102,7 +115,7 @@ def write_outputs(result, out: Path, *, annotate: bool = True, source: dict | No
         if name not in kinds or name == "json":
             continue
         try:
-            files[output.filename] = atomic(out / output.filename, lambda t, o=output: o.write(result, t, context))
+            files[output.filename] = atomic(out / output.filename, _writer(output, result, context))
         except OutputSkipped as exc:
             if str(exc):
                 skipped[output.filename] = str(exc)
@@ -160,15 +173,19 @@ def annotated_video(result, path: str | os.PathLike[str], media: str | os.PathLi
         audio = _AudioTrack(media, out) if result.media.get("has_audio") else None
         # the analysed frames when the analysis kept them (short videos), else decoded again
         kept = getattr(result, "sampled_frames", None)
-        frames = kept if kept is not None else ((f.time, f.image) for f in
-                                                iter_frames(media, fps=cfg["fps"], max_side=cfg.get("max_side")))
+        frames = (
+            kept
+            if kept is not None
+            else ((f.time, f.image) for f in iter_frames(media, fps=cfg["fps"], max_side=cfg.get("max_side")))
+        )
         for i, (t, image) in enumerate(frames):
             img = _at_most(draw_faces(image, by_time.get(round(t, 3), [])), ANNOTATED_MAX_SIDE)
             if img.shape[0] < 16 or img.shape[1] < 16:  # the encoder needs a few pixels: pad tiny images
                 import cv2
 
-                img = cv2.copyMakeBorder(img, 0, max(0, 16 - img.shape[0]), 0, max(0, 16 - img.shape[1]),
-                                         cv2.BORDER_CONSTANT)
+                img = cv2.copyMakeBorder(
+                    img, 0, max(0, 16 - img.shape[0]), 0, max(0, 16 - img.shape[1]), cv2.BORDER_CONSTANT
+                )
             if vs is None:
                 vs = out.add_stream("libx264", rate=fps)
                 vs.width, vs.height = img.shape[1] // 2 * 2, img.shape[0] // 2 * 2
@@ -212,7 +229,7 @@ class _AudioTrack:
         import av
 
         self.av = av
-        self.inp = av.open(src)
+        self.inp: Any = av.open(src)
         from ..media import audio_stream_index
 
         self.stream_in = self.inp.streams.audio[audio_stream_index(src)]
@@ -220,13 +237,13 @@ class _AudioTrack:
         self.copy = self.stream_in.codec_context.name in _MP4_AUDIO
         if self.copy:
             self.stream = out.add_stream_from_template(self.stream_in)
-            self.packets = self.inp.demux(self.stream_in)
+            self.packets: Any = self.inp.demux(self.stream_in)
             return
         rate = self.stream_in.codec_context.sample_rate or 48000
         self.stream = out.add_stream("aac", rate=rate)
         self.stream.layout = "stereo"
         self.resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
-        self.frames = self.inp.decode(self.stream_in)
+        self.frames: Any = self.inp.decode(self.stream_in)
         self.rate = rate
 
     def until(self, t: float | None) -> None:
@@ -288,8 +305,9 @@ def _table(columns: dict[str, dict | None], labels: Iterable[str]) -> str:
                 continue
             best = top_label(d) == lab
             v = d[lab]
-            cells.append(f"<td{' class=best' if best else ''}><span class=bar style='width:{v * 100:.0f}%'></span>"
-                         f"{v:.3f}</td>")
+            cells.append(
+                f"<td{' class=best' if best else ''}><span class=bar style='width:{v * 100:.0f}%'></span>{v:.3f}</td>"
+            )
         rows.append(f"<tr><th>{html.escape(lab)}</th>{''.join(cells)}</tr>")
     return f"<table class=probs><tr><th>emotion</th>{head}</tr>{''.join(rows)}</table>"
 
@@ -297,7 +315,8 @@ def _table(columns: dict[str, dict | None], labels: Iterable[str]) -> str:
 CSS = """body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}
 td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}th{text-align:left}
-.probs td{position:relative;min-width:7rem}.bar{position:absolute;left:0;top:15%;height:70%;background:#cfe3ff;z-index:-1}
+.probs td{position:relative;min-width:7rem}
+.bar{position:absolute;left:0;top:15%;height:70%;background:#cfe3ff;z-index:-1}
 .best{font-weight:700}.na{color:#999;text-align:center}.status{color:#555}img,video{max-width:100%}
 .big{font-size:1.6rem;font-weight:700}small{color:#666}"""
 
@@ -308,41 +327,58 @@ def report_html(result, out: Path) -> str:
 
     name = html.escape(Path(result.path).name)
     labels = result.all_labels
-    summary = _table({"voice": result.summary["voice"], "face": result.summary["face"],
-                      "fused": result.summary["fused"]}, labels)
+    summary = _table(
+        {"voice": result.summary["voice"], "face": result.summary["face"], "fused": result.summary["fused"]}, labels
+    )
     png = out / "timeline.png"
-    img = (f"<img alt='timeline' src='data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}'>"
-           if png.exists() else "")
+    img = (
+        f"<img alt='timeline' src='data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}'>"
+        if png.exists()
+        else ""
+    )
     video = ""
     mp4 = out / "annotated.mp4"
     if mp4.exists():
-        src = (f"data:video/mp4;base64,{base64.b64encode(mp4.read_bytes()).decode()}"
-               if mp4.stat().st_size < 8_000_000 else "annotated.mp4")
+        src = (
+            f"data:video/mp4;base64,{base64.b64encode(mp4.read_bytes()).decode()}"
+            if mp4.stat().st_size < 8_000_000
+            else "annotated.mp4"
+        )
         video = f"<h2>Annotated video</h2><video controls src='{src}'></video>"
     tracks = "".join(
         f"<tr><td>{t.id}{' (main)' if t.id == result.main_track else ''}</td><td>{t.start:.1f}–{t.end:.1f} s</td>"
-        f"<td>{t.frames}</td><td>{t.presence:.0%}</td><td>{html.escape(t.label)}</td></tr>" for t in result.tracks)
-    tracks = (f"<table><tr><th>track</th><th>seen</th><th>frames</th><th>presence</th><th>expression</th></tr>{tracks}"
-              "</table>") if result.tracks else "<p class=status>No face was found.</p>"
+        f"<td>{t.frames}</td><td>{t.presence:.0%}</td><td>{html.escape(t.label)}</td></tr>"
+        for t in result.tracks
+    )
+    tracks = (
+        (
+            f"<table><tr><th>track</th><th>seen</th><th>frames</th><th>presence</th><th>expression</th></tr>{tracks}"
+            "</table>"
+        )
+        if result.tracks
+        else "<p class=status>No face was found.</p>"
+    )
     rows = "".join(
         f"<tr><td>{w.start:.1f}–{w.end:.1f}</td><td>{_cell(w.face)}</td><td>{_cell(w.voice)}</td>"
-        f"<td>{html.escape(w.label or '–')}</td></tr>" for w in result.timeline)
+        f"<td>{html.escape(w.label or '–')}</td></tr>"
+        for w in result.timeline
+    )
     label = html.escape(result.label or "nothing to read (no face, no speech)")
     return f"""<!doctype html><html lang=en><head><meta charset=utf-8>
 <title>avemotion: {name}</title><style>{CSS}</style></head><body>
 <h1>{name}</h1>
 <p class=big id=label>{label}</p>
-<p class=status>face: {html.escape(result.status['face'])} · voice: {html.escape(result.status['voice'])} ·
-{result.duration:.1f} s · faces sampled at {result.config['fps']:g}/s · windows of {result.config['window']:g} s ·
-fusion: {html.escape(result.config['fusion'])}</p>
+<p class=status>face: {html.escape(result.status["face"])} · voice: {html.escape(result.status["voice"])} ·
+{result.duration:.1f} s · faces sampled at {result.config["fps"]:g}/s · windows of {result.config["window"]:g} s ·
+fusion: {html.escape(result.config["fusion"])}</p>
 <h2>Summary</h2>{summary}
 <h2>Timeline</h2>{img}
 {video}
 <h2>Faces</h2>{tracks}
 <h2>Windows</h2><table id=windows><tr><th>time (s)</th><th>face</th><th>voice</th><th>fused</th></tr>{rows}</table>
 <p><a href='result.json'>result.json</a> · <a href='timeline.csv'>timeline.csv</a></p>
-<p><small>avemotion {__version__}; models: face {html.escape(result.models['face'])}, voice
-{html.escape(result.models['voice'])}, detector {html.escape(result.models['detector'])}. Model accuracy is in the
+<p><small>avemotion {__version__}; models: face {html.escape(result.models["face"])}, voice
+{html.escape(result.models["voice"])}, detector {html.escape(result.models["detector"])}. Model accuracy is in the
 models' cards; expressions and voices are not feelings, and the models were trained on acted or posed data.</small></p>
 </body></html>
 """
@@ -351,7 +387,7 @@ models' cards; expressions and voices are not feelings, and the models were trai
 def _cell(lane) -> str:
     if not lane.probabilities:
         return f"<span class=na>{html.escape(lane.status)}</span>"
-    lab = top_label(lane.probabilities)
+    lab = top_label(lane.probabilities) or ""
     return f"{html.escape(lab)} {lane.probabilities[lab]:.2f}"
 
 
@@ -370,11 +406,29 @@ def _annotated(result, path: Path, context: dict) -> None:
         raise OutputSkipped(f"could not be encoded ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
-register_output(Output("json", "result.json", lambda r, p, c: None,
-                       "the whole analysis, schema avemotion.analysis (always written, last)"))
-register_output(Output("csv", "timeline.csv", lambda r, p, c: write_csv(r.timeline_rows(), p),
-                       "a row per window, a column per emotion per lane"))
+register_output(
+    Output(
+        "json",
+        "result.json",
+        lambda r, p, c: None,
+        "the whole analysis, schema avemotion.analysis (always written, last)",
+    )
+)
+register_output(
+    Output(
+        "csv",
+        "timeline.csv",
+        lambda r, p, c: write_csv(r.timeline_rows(), p),
+        "a row per window, a column per emotion per lane",
+    )
+)
 register_output(Output("png", "timeline.png", lambda r, p, c: plot_timeline(r, p), "the timeline as a figure"))
 register_output(Output("mp4", "annotated.mp4", _annotated, "the analysed frames with faces and labels, audio kept"))
-register_output(Output("html", "report.html", lambda r, p, c: Path(p).write_text(
-    report_html(r, c["out"]), encoding="utf-8", errors="backslashreplace"), "one self-contained page"))
+register_output(
+    Output(
+        "html",
+        "report.html",
+        lambda r, p, c: Path(p).write_text(report_html(r, c["out"]), encoding="utf-8", errors="backslashreplace"),
+        "one self-contained page",
+    )
+)

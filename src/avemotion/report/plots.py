@@ -35,16 +35,22 @@ def plot_speech(y: np.ndarray, sr: int, result, path: str | os.PathLike[str]) ->
     ax_w.plot(t, y, lw=0.5, color="#345")
     for seg in result.segments:
         ax_w.axvspan(seg.start, seg.end, color="#f4a261", alpha=0.25)
-        ax_w.text((seg.start + seg.end) / 2, 0.92, seg.label, transform=ax_w.get_xaxis_transform(),
-                  ha="center", fontsize=8)
+        ax_w.text(
+            (seg.start + seg.end) / 2, 0.92, seg.label, transform=ax_w.get_xaxis_transform(), ha="center", fontsize=8
+        )
     ax_w.set_xlim(0, max(t[-1] if t.size else 0, 1e-3))
     ax_w.set_title("waveform (shaded: speech found by VAD)", fontsize=9)
     ax_w.set_ylabel("amplitude")
     ax_m = fig.add_subplot(grid[1, 0], sharex=ax_w)
     mel = dsp.mel_filters(sr, 2048, 128) @ dsp.power_spectrogram(np.pad(y, (0, max(0, 2048 - y.size))), 2048, 256)
     db = 10 * np.log10(np.maximum(mel, 1e-10) / max(float(mel.max()), 1e-10))
-    ax_m.imshow(np.maximum(db, -80), origin="lower", aspect="auto", cmap="magma",
-                extent=(0, mel.shape[1] * 256 / sr, 0, mel.shape[0]))
+    ax_m.imshow(
+        np.maximum(db, -80),
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        extent=(0, mel.shape[1] * 256 / sr, 0, mel.shape[0]),
+    )
     ax_m.set_ylabel("mel band")
     ax_m.set_xlabel("time (s)")
     ax_m.set_title("mel spectrogram (dB)", fontsize=9)

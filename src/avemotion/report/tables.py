@@ -16,8 +16,9 @@ def bar(p: float, width: int = 24) -> str:
     return "█" * full + "·" * (width - full)
 
 
-def probability_table(columns: Mapping[str, Mapping[str, float] | None], title: str = "",
-                      labels: Sequence[str] | None = None) -> Table:
+def probability_table(
+    columns: Mapping[str, Mapping[str, float] | None], title: str = "", labels: Sequence[str] | None = None
+) -> Table:
     """Emotion rows × one column per source (e.g. voice, face, fused); best value in bold.
 
     A source whose distribution is None (no speech, no face) shows "–" in every row.

@@ -22,10 +22,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..options import check_fields, option
-from ..bundles import ModelBundle
+from ..bundles import ModelBundle, model_option
 from ..errors import AvemotionError
 from ..media import SAMPLE_RATE, audio_blocks, block_powers, load_audio, loudness_gain, probe
+from ..options import check_fields, option
 from ..taxonomy import as_dict, top_label
 from .features import INPUT_KINDS, LogMelConfig, speech_inputs
 from .vad import VADConfig, VADStream, segments_of, speech_probabilities, speech_segments
@@ -43,7 +43,7 @@ class SpeechSegment:
     probabilities: dict[str, float]
 
     @property
-    def label(self) -> str:
+    def label(self) -> str | None:
         return top_label(self.probabilities)
 
 
@@ -74,12 +74,6 @@ class SpeechResult:
         return d
 
 
-def _shipped(task: str) -> list[str]:
-    from ..bundles import shipped_models
-
-    return shipped_models(task)
-
-
 @dataclass
 class SpeechOptions:
     """How the voice is read: the model, voice-activity detection, the longest segment.
@@ -88,15 +82,18 @@ class SpeechOptions:
     pipeline and the command line).
     """
 
-    model: str = option(DEFAULT_MODEL, "speech model: a shipped name or an .onnx path with its card",
-                        name="speech_model", choices=lambda: _shipped("speech"), paths=True)
+    model: str = model_option("speech", DEFAULT_MODEL)
     vad: bool = True  # find speech first (False: the whole signal is one utterance)
     max_segment: float = 4.0  # s: longer speech is cut into equal pieces, each classified
     # A recording with enough segments of one voice is read by the model's speaker-adapted variant: on
     # request only, since standardising a recording against itself erases an emotion it holds throughout.
-    adapt: bool = option(False, "read the speech segments against each other with the speaker-adapted model, "
-                         "when they sound like one voice (off by default: a voice that holds one emotion "
-                         "throughout would be read as neutral)", name="voice_adapt")
+    adapt: bool = option(
+        False,
+        "read the speech segments against each other with the speaker-adapted model, "
+        "when they sound like one voice (off by default: a voice that holds one emotion "
+        "throughout would be read as neutral)",
+        name="voice_adapt",
+    )
 
     #: Accepted ranges (a 1-ms segment would classify noise; ten minutes is the longest read at once).
     RANGES: ClassVar[dict[str, tuple[float, float]]] = {"max_segment": (0.5, 600.0)}
@@ -132,9 +129,16 @@ class SpeechAnalyzer:
         onnxruntime intra-op threads (None: its default).
     """
 
-    def __init__(self, model: str | os.PathLike[str] = SpeechOptions.model, *, vad: bool = SpeechOptions.vad,
-                 max_segment: float = SpeechOptions.max_segment, vad_config: VADConfig | None = None,
-                 adapt: bool = SpeechOptions.adapt, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = SpeechOptions.model,
+        *,
+        vad: bool = SpeechOptions.vad,
+        max_segment: float = SpeechOptions.max_segment,
+        vad_config: VADConfig | None = None,
+        adapt: bool = SpeechOptions.adapt,
+        threads: int | None = None,
+    ) -> None:
         self.bundle = ModelBundle.load(model, threads=threads)
         if self.bundle.card.get("task") != "speech":
             raise AvemotionError(f"model {self.bundle.name!r} is not a speech model", self.bundle.path)
@@ -153,8 +157,9 @@ class SpeechAnalyzer:
     @classmethod
     def from_options(cls, options: SpeechOptions, threads: int | None = None) -> SpeechAnalyzer:
         """The analyser that ``options`` describe."""
-        return cls(options.model, vad=options.vad, max_segment=options.max_segment, adapt=options.adapt,
-                   threads=threads)
+        return cls(
+            options.model, vad=options.vad, max_segment=options.max_segment, adapt=options.adapt, threads=threads
+        )
 
     # -- signals -------------------------------------------------------------------------------
 
@@ -193,31 +198,40 @@ class SpeechAnalyzer:
         else:
             spans = [(0.0, duration)] if np.any(np.abs(y) > 1e-4) else []
         pieces = [p for s, e in spans for p in _split(s, e, self.max_segment)]
-        cut = ((s, e, y[int(s * SAMPLE_RATE): int(e * SAMPLE_RATE)]) for s, e in pieces)
+        cut = ((s, e, y[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)]) for s, e in pieces)
         return self._result(path, duration, cut)
 
     def _result(self, path: str | None, duration: float, pieces) -> SpeechResult:
         """Classify each ``(start, end, signal)`` piece; the whole is their duration-weighted mean."""
-        segments, weights, probs, feeds = [], [], [], []
+        spans, weights, feeds = [], [], []
         for s, e, seg in pieces:
-            segments.append(SpeechSegment(round(s, 3), round(e, 3), None))
+            spans.append((round(s, 3), round(e, 3)))
             weights.append(e - s)
             feeds.append(self.features(seg))
         adapted, adaptation = self._adapt(feeds)
-        if adapted:  # all segments in one batch: the graph standardises them against each other
+        model = self.adaptive if adapted and self.adaptive is not None else self.bundle
+        if model is self.adaptive:  # all segments in one batch: the graph standardises them against each other
             batch = {k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]}
-            probs = list(np.asarray(self.adaptive.run_feeds(batch), dtype=np.float32))
+            probs = list(np.asarray(model.run_feeds(batch), dtype=np.float32))
         else:
-            probs = [np.asarray(self.bundle.run_feeds(f)[0], dtype=np.float32) for f in feeds]
-        for segment, p in zip(segments, probs, strict=True):
-            segment.probabilities = as_dict(p, self.labels)
+            probs = [np.asarray(model.run_feeds(f)[0], dtype=np.float32) for f in feeds]
+        segments = [SpeechSegment(s, e, as_dict(p, self.labels)) for (s, e), p in zip(spans, probs, strict=True)]
         speech_seconds = float(sum(weights))
         overall = None
         if probs:
             overall = as_dict(np.average(np.stack(probs), axis=0, weights=weights), self.labels)
-        return SpeechResult(path, round(duration, 3), bool(probs), round(speech_seconds, 3), overall, segments,
-                            self.adaptive.name if adapted else self.bundle.name, list(self.labels), adapted,
-                            adaptation)
+        return SpeechResult(
+            path,
+            round(duration, 3),
+            bool(probs),
+            round(speech_seconds, 3),
+            overall,
+            segments,
+            model.name,
+            list(self.labels),
+            adapted,
+            adaptation,
+        )
 
     def _adapt(self, feeds: list[dict[str, np.ndarray]]) -> tuple[bool, str | None]:
         """Whether the speaker-adapted variant reads these segments, and why (None when it was not asked for)."""
@@ -269,7 +283,7 @@ class SpeechAnalyzer:
         def probabilities(scale: float) -> np.ndarray:
             vad = VADStream()
             parts = [vad.feed(block * scale) for block in audio_blocks(path)]
-            return np.concatenate(parts + [vad.feed(np.zeros(0, np.float32), last=True)])
+            return np.concatenate([*parts, vad.feed(np.zeros(0, np.float32), last=True)])
 
         p = probabilities(gain)
         spans = segments_of(p, duration, self.vad_config)
@@ -288,8 +302,11 @@ def _adaptive_variant(bundle: ModelBundle, threads: int | None) -> ModelBundle |
         return None
     variant = ModelBundle.load(path, threads=threads)
     card = variant.card
-    if (card.get("adaptation", {}).get("adapts") != bundle.name or card.get("labels") != bundle.card.get("labels")
-            or card.get("inputs") != bundle.card.get("inputs")):
+    if (
+        card.get("adaptation", {}).get("adapts") != bundle.name
+        or card.get("labels") != bundle.card.get("labels")
+        or card.get("inputs") != bundle.card.get("inputs")
+    ):
         return None
     return variant
 
@@ -318,7 +335,7 @@ def _cut_stream(blocks, pieces: list[tuple[float, float]], gain: float):
                 break
             buffer = np.concatenate([buffer, block])
             skip_to(a)
-        yield s, e, buffer[a - offset:b - offset] * np.float32(gain)
+        yield s, e, buffer[a - offset : b - offset] * np.float32(gain)
 
 
 def _split(start: float, end: float, longest: float) -> list[tuple[float, float]]:

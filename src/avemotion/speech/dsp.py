@@ -26,7 +26,7 @@ def hann(win_length: int, n_fft: int) -> np.ndarray:
     w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win_length) / win_length)
     left = (n_fft - win_length) // 2
     out = np.zeros(n_fft)
-    out[left:left + win_length] = w
+    out[left : left + win_length] = w
     out.setflags(write=False)
     return out
 
@@ -36,7 +36,7 @@ def power_spectrogram(y: np.ndarray, n_fft: int, hop_length: int, win_length: in
     y = np.pad(np.asarray(y, dtype=np.float32), n_fft // 2)
     frames = frame(y, n_fft, hop_length) * hann(win_length or n_fft, n_fft).astype(np.float32)
     spec = np.fft.rfft(frames, axis=1)
-    return (spec.real ** 2 + spec.imag ** 2).T.astype(np.float32)
+    return (spec.real**2 + spec.imag**2).T.astype(np.float32)
 
 
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:
@@ -57,7 +57,8 @@ def mel_filters(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float
     """Triangular Slaney-normalised mel filter bank, shape (n_mels, 1 + n_fft // 2), float32."""
     fmax = sr / 2 if fmax is None else fmax
     fft_hz = np.linspace(0, sr / 2, 1 + n_fft // 2)
-    mel_hz = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    lo, hi = _hz_to_mel(np.array([fmin, fmax], np.float64))
+    mel_hz = _mel_to_hz(np.linspace(lo, hi, n_mels + 2))
     width = np.diff(mel_hz)
     ramps = mel_hz[:, None] - fft_hz[None, :]
     lower = -ramps[:-2] / width[:-1, None]
@@ -90,8 +91,10 @@ def delta(x: np.ndarray, width: int = 5) -> np.ndarray:
     padded = np.pad(x, ((0, 0), (half, half)), mode="edge")
     k = np.arange(-half, half + 1)
     t = x.shape[1]
-    out = sum(float(j) * padded[:, half + j:half + j + t] for j in k if j)
-    return (out / float((k ** 2).sum())).astype(x.dtype)
+    out = np.zeros(padded[:, :t].shape, padded.dtype)
+    for j in k[k != 0]:
+        out += float(j) * padded[:, half + j : half + j + t]
+    return (out / float((k**2).sum())).astype(x.dtype)
 
 
 def zero_crossing_rate(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
@@ -110,4 +113,4 @@ def trim(y: np.ndarray, top_db: float, frame_length: int, hop_length: int) -> np
     loud = np.flatnonzero(db > -top_db)
     if not loud.size:
         return y[:0]
-    return y[loud[0] * hop_length:min(y.size, (loud[-1] + 1) * hop_length)]
+    return y[loud[0] * hop_length : min(y.size, (loud[-1] + 1) * hop_length)]

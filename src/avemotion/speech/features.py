@@ -1,4 +1,5 @@
-"""Speech features: the original system's 193 averaged descriptors (the baseline), log-mel spectrograms, functionals, voice statistics.
+"""Speech features: the original system's 193 averaged descriptors (the baseline), log-mel
+spectrograms, functionals, voice statistics.
 
 All are pure functions of a 16 kHz mono signal, shared by training and inference so the two
 cannot drift apart. Everything the shipped models read is computed with numpy (:mod:`.dsp`);
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -17,8 +19,13 @@ from ..media import SAMPLE_RATE
 from . import dsp
 
 #: Sizes of the baseline's feature groups, in order: MFCC, chroma, mel, contrast, tonnetz.
-BASELINE_GROUPS: tuple[tuple[str, int], ...] = (("mfcc", 40), ("chroma", 12), ("mel", 128),
-                                             ("contrast", 7), ("tonnetz", 6))
+BASELINE_GROUPS: tuple[tuple[str, int], ...] = (
+    ("mfcc", 40),
+    ("chroma", 12),
+    ("mel", 128),
+    ("contrast", 7),
+    ("tonnetz", 6),
+)
 BASELINE_DIM = sum(n for _, n in BASELINE_GROUPS)  # 193
 
 
@@ -34,7 +41,7 @@ def baseline_features(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
 
     y = _at_least(y, 2048)
     stft = np.abs(librosa.stft(y, n_fft=2048, hop_length=512))
-    power = stft ** 2
+    power = stft**2
     mel = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=128)
     mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=40)
     # tuning=0: librosa's tuning estimate (piptrack) crashes the interpreter with numba 0.68 on
@@ -63,7 +70,7 @@ class LogMelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LogMelConfig":
+    def from_dict(cls, d: dict) -> LogMelConfig:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
@@ -102,8 +109,28 @@ def speech_log_mel(y: np.ndarray, cfg: LogMelConfig = LogMelConfig()) -> np.ndar
 # --- a large functional set (ComParE-like), written with numpy ----------------------------
 
 #: Names of the functionals :func:`functionals` computes for every low-level descriptor.
-FUNCTIONALS = ("mean", "std", "skew", "kurtosis", "p01", "p10", "p25", "p50", "p75", "p90", "p99",
-               "iqr", "range", "slope", "resid", "up25", "up50", "up75", "argmax", "argmin")
+FUNCTIONALS = (
+    "mean",
+    "std",
+    "skew",
+    "kurtosis",
+    "p01",
+    "p10",
+    "p25",
+    "p50",
+    "p75",
+    "p90",
+    "p99",
+    "iqr",
+    "range",
+    "slope",
+    "resid",
+    "up25",
+    "up50",
+    "up75",
+    "argmax",
+    "argmin",
+)
 #: Frame descriptors in :func:`functional_features` (64 mel + 20 MFCC + 17 spectral/prosodic).
 N_DESCRIPTORS = 101
 FUNCTIONAL_DIM = 2 * N_DESCRIPTORS * len(FUNCTIONALS)  # 4040
@@ -117,28 +144,44 @@ def functionals(x: np.ndarray) -> np.ndarray:
     of time above 25/50/75 % of the row's (p01..p99) range, and where its max and min fall.
     """
     x = np.asarray(x, dtype=np.float64)
-    d, t = x.shape
+    _d, t = x.shape
     mean = x.mean(axis=1, keepdims=True)
     c = x - mean
-    var = (c ** 2).mean(axis=1)
+    var = (c**2).mean(axis=1)
     std = np.sqrt(var) + 1e-8
-    skew = (c ** 3).mean(axis=1) / std ** 3
-    kurt = (c ** 4).mean(axis=1) / std ** 4 - 3
+    skew = (c**3).mean(axis=1) / std**3
+    kurt = (c**4).mean(axis=1) / std**4 - 3
     q = np.percentile(x, [1, 10, 25, 50, 75, 90, 99], axis=1)  # (7, D)
     rng = q[6] - q[0]
     tt = np.linspace(-1, 1, t) if t > 1 else np.zeros(1)
-    denom = float((tt ** 2).sum()) or 1.0
+    denom = float((tt**2).sum()) or 1.0
     slope = (c * tt).sum(axis=1) / denom
     resid = np.sqrt(((c - slope[:, None] * tt) ** 2).mean(axis=1))
     ups = [((x - q[0][:, None]) > f * rng[:, None]).mean(axis=1) for f in (0.25, 0.5, 0.75)]
     pos = np.linspace(0, 1, t) if t > 1 else np.zeros(1)
-    out = np.stack([mean[:, 0], std, skew, kurt, *q, q[4] - q[2], rng, slope, resid, *ups,
-                    pos[x.argmax(axis=1)], pos[x.argmin(axis=1)]], axis=1)
+    out = np.stack(
+        [
+            mean[:, 0],
+            std,
+            skew,
+            kurt,
+            *q,
+            q[4] - q[2],
+            rng,
+            slope,
+            resid,
+            *ups,
+            pos[x.argmax(axis=1)],
+            pos[x.argmin(axis=1)],
+        ],
+        axis=1,
+    )
     return np.nan_to_num(out).astype(np.float32)
 
 
-def _pitch_and_voicing(y: np.ndarray, sr: int, hop: int, frame: int = 1024,
-                       fmin: float = 60.0, fmax: float = 500.0) -> tuple[np.ndarray, np.ndarray]:
+def _pitch_and_voicing(
+    y: np.ndarray, sr: int, hop: int, frame: int = 1024, fmin: float = 60.0, fmax: float = 500.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame F0 (Hz) and voicing (peak normalised autocorrelation), one FFT pass.
 
     The autocorrelation of each windowed frame comes from the inverse FFT of its power spectrum;
@@ -182,8 +225,8 @@ def _functionals_of(y: np.ndarray, power: np.ndarray, cfg: LogMelConfig) -> np.n
     p = mag / mag.sum(axis=0, keepdims=True)
     centroid = (freqs * p).sum(axis=0)
     spread = np.sqrt(((freqs - centroid) ** 2 * p).sum(axis=0))
-    skewness = ((freqs - centroid) ** 3 * p).sum(axis=0) / (spread ** 3 + 1e-9)
-    kurtosis = ((freqs - centroid) ** 4 * p).sum(axis=0) / (spread ** 4 + 1e-9)
+    skewness = ((freqs - centroid) ** 3 * p).sum(axis=0) / (spread**3 + 1e-9)
+    kurtosis = ((freqs - centroid) ** 4 * p).sum(axis=0) / (spread**4 + 1e-9)
     entropy = -(p * np.log(p)).sum(axis=0)
     flatness = np.log(np.exp(np.log(mag).mean(axis=0)) / mag.mean(axis=0))
     cum = np.cumsum(power, axis=0) / (power.sum(axis=0, keepdims=True) + 1e-10)
@@ -191,7 +234,7 @@ def _functionals_of(y: np.ndarray, power: np.ndarray, cfg: LogMelConfig) -> np.n
     flux = np.r_[0.0, np.sqrt((np.diff(p, axis=1) ** 2).sum(axis=0))]
     logmag = np.log(mag)
     fc = freqs[:, 0] - freqs[:, 0].mean()
-    slope = (fc[:, None] * (logmag - logmag.mean(axis=0))).sum(axis=0) / (fc ** 2).sum()
+    slope = (fc[:, None] * (logmag - logmag.mean(axis=0))).sum(axis=0) / (fc**2).sum()
     f = freqs[:, 0]
     low = power[(f >= 0.05) & (f < 1.0)].sum(axis=0)
     high = power[(f >= 1.0) & (f < 8.0)].sum(axis=0)
@@ -206,9 +249,26 @@ def _functionals_of(y: np.ndarray, power: np.ndarray, cfg: LogMelConfig) -> np.n
         semis = np.where(voiced, semis, 0.0)  # unvoiced frames sit at the median
     else:
         semis = np.zeros(t)
-    lld = np.vstack([lm_rel[:, :t], mfcc[:, :t], centroid[:t], spread[:t], flatness[:t], *[r[:t] for r in rolloffs],
-                     flux[:t], entropy[:t], skewness[:t], kurtosis[:t], slope[:t], ratio[:t], energy[:t],
-                     zcr[:t], voicing[:t], semis]).astype(np.float32)
+    lld = np.vstack(
+        [
+            lm_rel[:, :t],
+            mfcc[:, :t],
+            centroid[:t],
+            spread[:t],
+            flatness[:t],
+            *[r[:t] for r in rolloffs],
+            flux[:t],
+            entropy[:t],
+            skewness[:t],
+            kurtosis[:t],
+            slope[:t],
+            ratio[:t],
+            energy[:t],
+            zcr[:t],
+            voicing[:t],
+            semis,
+        ]
+    ).astype(np.float32)
     delta = dsp.delta(lld, 5) if t >= 5 else np.zeros_like(lld)
     return np.concatenate([functionals(lld).ravel(), functionals(delta).ravel()])
 
@@ -217,8 +277,15 @@ def _functionals_of(y: np.ndarray, power: np.ndarray, cfg: LogMelConfig) -> np.n
 
 #: The voice encoder's front end (Resemblyzer's): 25 ms / 10 ms frames, 40 mel bands of power,
 #: the signal scaled to -30 dBFS RMS first.
-VOICE_MEL = {"sample_rate": SAMPLE_RATE, "n_fft": 400, "win_length": 400, "hop_length": 160, "n_mels": 40,
-             "level_dbfs": -30.0, "trim_top_db": 35}
+VOICE_MEL: dict[str, Any] = {
+    "sample_rate": SAMPLE_RATE,
+    "n_fft": 400,
+    "win_length": 400,
+    "hop_length": 160,
+    "n_mels": 40,
+    "level_dbfs": -30.0,
+    "trim_top_db": 35,
+}
 VOICE_DIM = 1536
 
 
@@ -248,8 +315,16 @@ def _voice_of(trimmed: np.ndarray) -> np.ndarray:
     return voice_encoder().run_feeds({"voicemel": voice_mel(trimmed)[None]})[0].astype(np.float32)
 
 
-WHISPER_MEL = {"sample_rate": SAMPLE_RATE, "n_fft": 400, "win_length": 400, "hop_length": 160, "n_mels": 80,
-               "log": "log10, floored 8 below the maximum, (x + 4) / 4", "trim_top_db": 35, "max_frames": 3000}
+WHISPER_MEL: dict[str, Any] = {
+    "sample_rate": SAMPLE_RATE,
+    "n_fft": 400,
+    "win_length": 400,
+    "hop_length": 160,
+    "n_mels": 80,
+    "log": "log10, floored 8 below the maximum, (x + 4) / 4",
+    "trim_top_db": 35,
+    "max_frames": 3000,
+}
 WHISPER_DIM = 2048
 
 
@@ -279,7 +354,7 @@ def _whisper_of(trimmed: np.ndarray) -> np.ndarray:
     and their statistics averaged, weighted by length."""
     mel = whisper_mel(trimmed)
     step = WHISPER_MEL["max_frames"]
-    pieces = [mel[:, i:i + step] for i in range(0, mel.shape[1], step)]
+    pieces = [mel[:, i : i + step] for i in range(0, mel.shape[1], step)]
     pieces = [p for p in pieces if p.shape[1] >= 4] or pieces[:1]
     stats = [whisper_encoder().run_feeds({"mel": p[None]})[0] for p in pieces]
     return np.average(stats, axis=0, weights=[p.shape[1] for p in pieces]).astype(np.float32)

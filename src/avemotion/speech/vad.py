@@ -64,7 +64,7 @@ class VADStream:
         """Probabilities of the whole frames now complete (with ``last``, the final one zero-padded)."""
         y = np.concatenate([self.rest, np.asarray(y, dtype=np.float32).reshape(-1)])
         n = (y.size + FRAME - 1) // FRAME if last else y.size // FRAME
-        self.rest = np.zeros(0, np.float32) if last else y[n * FRAME:]
+        self.rest = np.zeros(0, np.float32) if last else y[n * FRAME :]
         if n == 0:
             return np.zeros(0, np.float32)
         frames = np.zeros((n, FRAME), np.float32)
@@ -77,13 +77,14 @@ class VADStream:
         sess = _session()
         out = []
         for s in range(0, n, self.block):
-            probs, self.h, self.c = sess.run(None, {"input": x[s:s + self.block], "h": self.h, "c": self.c})
+            probs, self.h, self.c = sess.run(None, {"input": x[s : s + self.block], "h": self.h, "c": self.c})
             out.append(probs.reshape(-1))
         return np.concatenate(out).astype(np.float32)
 
 
-def speech_segments(y: np.ndarray, sr: int = SAMPLE_RATE, cfg: VADConfig = VADConfig(),
-                    probs: np.ndarray | None = None) -> list[tuple[float, float]]:
+def speech_segments(
+    y: np.ndarray, sr: int = SAMPLE_RATE, cfg: VADConfig = VADConfig(), probs: np.ndarray | None = None
+) -> list[tuple[float, float]]:
     """Speech segments ``[(start_s, end_s), ...]`` of a 16 kHz signal; empty for no speech."""
     if sr != SAMPLE_RATE:
         raise ValueError(f"VAD runs at {SAMPLE_RATE} Hz, got {sr}")
@@ -96,8 +97,10 @@ def speech_segments(y: np.ndarray, sr: int = SAMPLE_RATE, cfg: VADConfig = VADCo
     slower = cfg.retry_slower if not found and len(y) <= cfg.retry_slower_max_s * SAMPLE_RATE else ()
     for factor in slower:
         slow = slowed(y, factor)
-        found = [(round(s / factor, 3), round(e / factor, 3))
-                 for s, e in segments_of(speech_probabilities(slow), len(slow) / SAMPLE_RATE, cfg)]
+        found = [
+            (round(s / factor, 3), round(e / factor, 3))
+            for s, e in segments_of(speech_probabilities(slow), len(slow) / SAMPLE_RATE, cfg)
+        ]
         if found:
             break
     return found
@@ -133,5 +136,8 @@ def segments_of(p: np.ndarray, duration: float, cfg: VADConfig) -> list[tuple[fl
             merged[-1][1] = s[1]
         else:
             merged.append(s)
-    return [(round(max(0.0, s - cfg.pad), 3), round(min(duration, e + cfg.pad), 3))
-            for s, e in merged if e - s >= cfg.min_speech]
+    return [
+        (round(max(0.0, s - cfg.pad), 3), round(min(duration, e + cfg.pad), 3))
+        for s, e in merged
+        if e - s >= cfg.min_speech
+    ]

@@ -14,7 +14,8 @@ import numpy as np
 
 
 def one_voice_score(embeddings: np.ndarray) -> float:
-    """Cosine between the centroids of the two halves ``embeddings`` split into along their first principal direction."""
+    """Cosine between the centroids of the two halves of ``embeddings``, split along their first
+    principal direction."""
     z = np.asarray(embeddings, dtype=np.float64)
     if len(z) < 2:
         return 1.0

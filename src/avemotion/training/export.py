@@ -35,31 +35,60 @@ def fit_temperature(logits, labels) -> float:
     return float(grid[int(nll.argmin())])
 
 
-def export_classifier(model: torch.nn.Module, example: torch.Tensor, path: Path, input_name: str,
-                      dynamic: dict[int, str], temperature: float = 1.0) -> Path:
+def export_classifier(
+    model: torch.nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    input_name: str,
+    dynamic: dict[int, str],
+    temperature: float = 1.0,
+) -> Path:
     """Write ``model`` as ONNX (opset 17): ``input_name`` → ``probabilities`` (batch, classes).
 
     ``dynamic`` names the input's dynamic axes, e.g. ``{0: "batch", 3: "frames"}``; logits are
     divided by ``temperature`` (see :func:`fit_temperature`) before the softmax.
     """
-    torch.onnx.export(WithSoftmax(model, temperature).eval(), (example,), str(path), input_names=[input_name],
-                      output_names=["probabilities"],
-                      dynamic_axes={input_name: dynamic, "probabilities": {0: "batch"}},
-                      opset_version=17, dynamo=False)
+    torch.onnx.export(
+        WithSoftmax(model, temperature).eval(),
+        (example,),
+        str(path),
+        input_names=[input_name],
+        output_names=["probabilities"],
+        dynamic_axes={input_name: dynamic, "probabilities": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
     return path
 
 
-def export_encoder(net: torch.nn.Module, example: torch.Tensor, path: Path, input_name: str, output_name: str,
-                   dynamic: dict[int, str], atol: float = 1e-3) -> Path:
+def export_encoder(
+    net: torch.nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    input_name: str,
+    output_name: str,
+    dynamic: dict[int, str],
+    atol: float = 1e-3,
+) -> Path:
     """Write a pretrained encoder as ONNX (opset 17), ``input_name`` → ``output_name`` (batch first),
     and check that onnxruntime gives what torch gives on ``example`` (AssertionError otherwise)."""
     import numpy as np
     import onnxruntime as ort
 
     net = net.eval()
-    torch.onnx.export(net, (example,), str(path), input_names=[input_name], output_names=[output_name],
-                      dynamic_axes={input_name: dynamic, output_name: {0: "batch"}}, opset_version=17, dynamo=False)
-    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {input_name: example.numpy()})[0]
+    torch.onnx.export(
+        net,
+        (example,),
+        str(path),
+        input_names=[input_name],
+        output_names=[output_name],
+        dynamic_axes={input_name: dynamic, output_name: {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {input_name: example.numpy()})[
+        0
+    ]
     with torch.no_grad():
         want = net(example).numpy()
     assert got.shape == want.shape and np.abs(got - want).max() < atol, f"{path.name}: ONNX and torch disagree"

@@ -27,6 +27,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,9 +72,17 @@ class FaceConfig:
     @classmethod
     def for_arch(cls, arch: str, **overrides) -> FaceConfig:
         """The recipe of an architecture: ``baseline`` gets the original report's plain training."""
+        base: dict[str, Any]
         if arch == "baseline":
-            base = dict(optimizer="adam", lr=1e-3, weight_decay=0.0, label_smoothing=0.0, augment=False,
-                        tta=False, epochs=40)
+            base = {
+                "optimizer": "adam",
+                "lr": 1e-3,
+                "weight_decay": 0.0,
+                "label_smoothing": 0.0,
+                "augment": False,
+                "tta": False,
+                "epochs": 40,
+            }
         else:
             base = {}
         return cls(arch=arch, **(base | {k: v for k, v in overrides.items() if v is not None}))
@@ -109,8 +118,8 @@ def load_split(data: str | Path, split: str, cache_dir: Path | None = None) -> t
     if data.is_file() and data.suffix.lower() == ".csv":
         from ..datasets import read_fer_csv
 
-        images, labels = read_fer_csv(data, usage=SPLITS[split][1])
-        return images, np.array([FACE_EMOTIONS.index(lab) for lab in labels], dtype=np.int64)
+        images, names = read_fer_csv(data, usage=SPLITS[split][1])
+        return images, np.array([FACE_EMOTIONS.index(lab) for lab in names], dtype=np.int64)
     files, labels = split_files(data, split)
     key = hashlib.sha1("\n".join(str(f) for f in files).encode()).hexdigest()[:16]
     root = cache_dir or Path(os.environ.get("AVEMOTION_CACHE") or Path.home() / ".cache" / "avemotion")
@@ -178,8 +187,13 @@ def augment(x, cfg: FaceConfig, gen):
     sc = 1 + u() * cfg.scale
     flip = torch.where(rand(b) < 0.5, -1.0, 1.0)
     cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
-    theta = torch.stack([torch.stack([cos * flip, -sin, u() * cfg.shift * 2], 1),
-                         torch.stack([sin * flip, cos, u() * cfg.shift * 2], 1)], 1)
+    theta = torch.stack(
+        [
+            torch.stack([cos * flip, -sin, u() * cfg.shift * 2], 1),
+            torch.stack([sin * flip, cos, u() * cfg.shift * 2], 1),
+        ],
+        1,
+    )
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     # Random erasing: one rectangle per chosen image, filled with noise at the image's level.
@@ -192,8 +206,13 @@ def augment(x, cfg: FaceConfig, gen):
     x0 = rand(b) * (w - ew)
     rows = torch.arange(h, device=dev)[None, :, None]
     cols = torch.arange(w, device=dev)[None, None, :]
-    mask = ((rows >= y0[:, None, None]) & (rows < (y0 + eh)[:, None, None]) &
-            (cols >= x0[:, None, None]) & (cols < (x0 + ew)[:, None, None]) & erase[:, None, None])
+    mask = (
+        (rows >= y0[:, None, None])
+        & (rows < (y0 + eh)[:, None, None])
+        & (cols >= x0[:, None, None])
+        & (cols < (x0 + ew)[:, None, None])
+        & erase[:, None, None]
+    )
     noise = rand(*x.shape) * 255
     return torch.where(mask[:, None], noise, x)
 
@@ -224,7 +243,7 @@ def photometric(x, cfg: FaceConfig, gen):
     if len(idx):
         sigma = 0.6 + float(rand(1)) * 1.0
         r = torch.arange(-3, 4, device=dev, dtype=x.dtype)
-        k1 = torch.exp(-(r ** 2) / (2 * sigma ** 2))
+        k1 = torch.exp(-(r**2) / (2 * sigma**2))
         k1 = k1 / k1.sum()
         xi = F.pad(x[idx], (3, 3, 3, 3), mode="replicate")
         xi = F.conv2d(xi, k1.view(1, 1, 1, 7))
@@ -239,8 +258,12 @@ def photometric(x, cfg: FaceConfig, gen):
 
         q = (10 + rand(len(idx)) * 40).long().tolist()
         imgs = x[idx].clamp(0, 255).round().to(torch.uint8).cpu().numpy()
-        dec = [cv2.imdecode(cv2.imencode(".jpg", im[0], [cv2.IMWRITE_JPEG_QUALITY, qq])[1], cv2.IMREAD_GRAYSCALE)
-               for im, qq in zip(imgs, q)]
+        dec = [
+            np.asarray(
+                cv2.imdecode(cv2.imencode(".jpg", im[0], [cv2.IMWRITE_JPEG_QUALITY, qq])[1], cv2.IMREAD_GRAYSCALE)
+            )
+            for im, qq in zip(imgs, q)
+        ]
         out[idx] = torch.from_numpy(np.stack(dec)[:, None].astype(np.float32)).to(dev)
     idx = pick(3)  # gamma
     if len(idx):
@@ -302,10 +325,16 @@ def init_from_onnx(model, onnx_path: str | Path, images: np.ndarray) -> None:
     lin.bias.data.copy_(torch.from_numpy(inits[gemm.input[2]].copy()))
     # Statistics of each folded conv's output (conv + bias), measured layer by layer.
     stats: list[tuple] = []
-    hooks = [conv.register_forward_hook(lambda mod, inp, out, b=b: stats.append(
-        ((out + b[None, :, None, None]).mean((0, 2, 3)), (out + b[None, :, None, None]).std((0, 2, 3)))))
-        for conv, b in zip(tconvs, biases)]
+    hooks = [
+        conv.register_forward_hook(
+            lambda mod, inp, out, b=b: stats.append(
+                ((out + b[None, :, None, None]).mean((0, 2, 3)), (out + b[None, :, None, None]).std((0, 2, 3)))
+            )
+        )
+        for conv, b in zip(tconvs, biases)
+    ]
     for bn, b in zip(tbns, biases):  # identity with the folded bias, so the measuring pass is the ONNX model
+        assert bn.running_var is not None and bn.running_mean is not None  # BatchNorm tracks running stats
         bn.reset_running_stats()
         bn.running_var.fill_(1 - bn.eps)
         bn.weight.data.fill_(1.0)
@@ -318,6 +347,7 @@ def init_from_onnx(model, onnx_path: str | Path, images: np.ndarray) -> None:
     for bn, b, (mean, std) in zip(tbns, biases, stats):
         bn.weight.data.copy_(std.clamp_min(1e-3))
         bn.bias.data.copy_(mean)
+        assert bn.running_var is not None and bn.running_mean is not None
         bn.running_mean.copy_(mean - b)
         bn.running_var.copy_(std.clamp_min(1e-3) ** 2 - bn.eps)
 
@@ -344,7 +374,7 @@ def predict(model, images: np.ndarray, batch: int = 256, tta: bool = True) -> np
     out = []
     with torch.no_grad():
         for s in range(0, len(images), batch):
-            x = torch.from_numpy(to_input(images[s:s + batch])).to(dev)
+            x = torch.from_numpy(to_input(images[s : s + batch])).to(dev)
             p = torch.softmax(model(x), 1)
             if tta:
                 p = (p + torch.softmax(model(torch.flip(x, dims=[3])), 1)) / 2
@@ -355,13 +385,15 @@ def predict(model, images: np.ndarray, batch: int = 256, tta: bool = True) -> np
 def _optimiser(model, cfg: FaceConfig, total_steps: int):
     import torch
 
+    opt: torch.optim.Optimizer
     if cfg.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
     if cfg.optimizer != "sgd":
         raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose sgd or adam")
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
-                          weight_decay=cfg.weight_decay)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay
+    )
     return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.15)
 
 
@@ -396,6 +428,7 @@ def _fit_epochs(model, cfg: FaceConfig, x_all, y_all, steps_per_epoch: int) -> i
     if x_all.is_cuda:
         torch.cuda.synchronize()
     per_epoch = (time.perf_counter() - t0) / 30 * steps_per_epoch * 1.15  # + validation
+    assert cfg.time_budget is not None
     fit = max(1, int(cfg.time_budget * 0.9 / per_epoch))
     log.info("time budget %.0fs: %.1fs an epoch, %d epochs fit", cfg.time_budget, per_epoch, fit)
     return min(cfg.epochs, fit)
@@ -421,6 +454,40 @@ def training_split(data: str | Path, split: str, labels: str = "fer2013") -> tup
     return x[keep], majority[keep], majority[keep]
 
 
+def _epoch(model, opt, sched, loss_fn, x_all, y_all, cfg: FaceConfig, gen) -> float:
+    """One pass over the training images in a random order; the mean training loss."""
+    import torch
+
+    n = len(x_all)
+    order = torch.randperm(n, generator=gen, device=x_all.device)
+    total = torch.zeros((), device=x_all.device)
+    for s in range(0, n, cfg.batch_size):
+        idx = order[s : s + cfg.batch_size]
+        if len(idx) < 2:
+            continue
+        total += _step(model, opt, sched, loss_fn, x_all[idx], y_all[idx], cfg, gen) * len(idx)
+    return float(total) / n
+
+
+def _checkpoint(run_dir: Path, model, opt, sched, gen, state: dict) -> None:
+    """``last.pt`` (replaced atomically: a run stopped while writing resumes from the previous one)
+    and ``history.json``."""
+    import torch
+
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "opt": opt.state_dict(),
+            "sched": sched.state_dict(),
+            "gen": gen.get_state(),
+            "state": json.dumps(state),
+        },
+        run_dir / "last.tmp",
+    )
+    (run_dir / "last.tmp").replace(run_dir / "last.pt")
+    (run_dir / "history.json").write_text(json.dumps(state, indent=2))
+
+
 def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dict:
     """Train (or resume) in ``run_dir``; returns the history. ``best.pt`` holds the chosen model.
 
@@ -442,7 +509,11 @@ def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dic
     model = build(cfg.arch, len(FACE_EMOTIONS))
     if cfg.init_from and not (run_dir / "last.pt").exists():
         init_from_onnx(model, cfg.init_from, xtr[np.random.default_rng(cfg.seed).choice(len(xtr), 2048, replace=False)])
-        log.info("started from %s: val %.4f", cfg.init_from, float((predict(model, xva, tta=cfg.tta).argmax(1) == yva).mean()))
+        log.info(
+            "started from %s: val %.4f",
+            cfg.init_from,
+            float((predict(model, xva, tta=cfg.tta).argmax(1) == yva).mean()),
+        )
     model = model.to(dev)
     x_all = torch.from_numpy(to_input(xtr)).to(dev)
     y_all = torch.from_numpy(target).to(dev)
@@ -454,7 +525,7 @@ def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dic
         cfg.epochs = _fit_epochs(model, cfg, x_all, y_all, steps_per_epoch)
     opt, sched = _optimiser(model, cfg, cfg.epochs * steps_per_epoch)
     gen = torch.Generator(device=dev).manual_seed(cfg.seed)
-    state = {"epoch": 0, "best_val": 0.0, "best_epoch": -1, "history": []}
+    state: dict[str, Any] = {"epoch": 0, "best_val": 0.0, "best_epoch": -1, "history": []}
     if ckpt.exists():
         saved = torch.load(ckpt, weights_only=True, map_location=dev)
         model.load_state_dict(saved["model"])
@@ -469,28 +540,32 @@ def train(data: str | Path, run_dir: Path, cfg: FaceConfig | None = None) -> dic
     while state["epoch"] < cfg.epochs:
         epoch = state["epoch"]
         model.train()
-        order = torch.randperm(len(xtr), generator=gen, device=dev)
         t0 = time.time()
-        total = torch.zeros((), device=dev)
-        for s in range(0, len(xtr), cfg.batch_size):
-            idx = order[s:s + cfg.batch_size]
-            if len(idx) < 2:
-                continue
-            total += _step(model, opt, sched, loss_fn, x_all[idx], y_all[idx], cfg, gen) * len(idx)
+        loss = _epoch(model, opt, sched, loss_fn, x_all, y_all, cfg, gen)
         val = float((predict(model, xva, tta=cfg.tta).argmax(1) == yva).mean())
-        loss = float(total) / len(xtr)
-        state["history"].append({"epoch": epoch + 1, "loss": round(loss, 4), "val_accuracy": round(val, 4),
-                                 "seconds": round(time.time() - t0, 1)})
+        state["history"].append(
+            {
+                "epoch": epoch + 1,
+                "loss": round(loss, 4),
+                "val_accuracy": round(val, 4),
+                "seconds": round(time.time() - t0, 1),
+            }
+        )
         state["epoch"] = epoch + 1
         if val > state["best_val"]:
             state["best_val"], state["best_epoch"] = val, epoch + 1
             torch.save({k: v.cpu() for k, v in model.state_dict().items()}, run_dir / "best.pt")
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "gen": gen.get_state(), "state": json.dumps(state)}, run_dir / "last.tmp")
-        (run_dir / "last.tmp").replace(ckpt)
-        (run_dir / "history.json").write_text(json.dumps(state, indent=2))
-        log.info("epoch %d/%d loss %.4f val %.4f (best %.4f @%d) %.0fs", epoch + 1, cfg.epochs, loss, val,
-                 state["best_val"], state["best_epoch"], time.time() - t0)
+        _checkpoint(run_dir, model, opt, sched, gen, state)
+        log.info(
+            "epoch %d/%d loss %.4f val %.4f (best %.4f @%d) %.0fs",
+            epoch + 1,
+            cfg.epochs,
+            loss,
+            val,
+            state["best_val"],
+            state["best_epoch"],
+            time.time() - t0,
+        )
     return state
 
 
@@ -530,13 +605,16 @@ def val_logits(model, data: str | Path, labels: str = "fer2013") -> tuple[np.nda
     xva, yva, _ = training_split(data, "val", labels)
     model.eval()
     with torch.no_grad():
-        z = np.concatenate([model(torch.from_numpy(to_input(xva[s:s + 512]))).numpy()
-                            for s in range(0, len(xva), 512)])
+        z = np.concatenate(
+            [model(torch.from_numpy(to_input(xva[s : s + 512]))).numpy() for s in range(0, len(xva), 512)]
+        )
     return z, yva
 
 
-FER_LICENCE = ("weights trained on FER2013 (Goodfellow et al. 2013, ICML 2013 challenges in representation learning), "
-               "released for research; non-commercial research use")
+FER_LICENCE = (
+    "weights trained on FER2013 (Goodfellow et al. 2013, ICML 2013 challenges in representation learning), "
+    "released for research; non-commercial research use"
+)
 
 
 def _card_data(data: str | Path, labels: str) -> dict:
@@ -544,14 +622,22 @@ def _card_data(data: str | Path, labels: str) -> dict:
     if labels == "ferplus":
         n_train = len(training_split(data, "train", labels)[0])
         n_val = len(training_split(data, "val", labels)[0])
-        return {"corpus": "FER2013 images, FER+ votes (ferplus.csv)",
-                "train": f"train/: {n_train:,} images FER+ rated, target the vote distribution over the seven classes",
-                "selection": f"val/ = PublicTest, the {n_val:,} images with a seven-class FER+ majority"}
+        return {
+            "corpus": "FER2013 images, FER+ votes (ferplus.csv)",
+            "train": f"train/: {n_train:,} images FER+ rated, target the vote distribution over the seven classes",
+            "selection": f"val/ = PublicTest, the {n_val:,} images with a seven-class FER+ majority",
+        }
     return {"corpus": "FER2013", "train": "train/ (28,709)", "selection": "val/ = PublicTest (3,589)"}
 
 
-def train_and_export_face(data: str | Path, run_dir: Path, out: Path, cfg: FaceConfig | None = None,
-                          name: str | None = None, command: str | None = None) -> Path:
+def train_and_export_face(
+    data: str | Path,
+    run_dir: Path,
+    out: Path,
+    cfg: FaceConfig | None = None,
+    name: str | None = None,
+    command: str | None = None,
+) -> Path:
     """Train (resuming in ``run_dir``), export the best-on-val epoch to ONNX, write its card."""
     from ..bundles import write_card
 
@@ -565,17 +651,35 @@ def train_and_export_face(data: str | Path, run_dir: Path, out: Path, cfg: FaceC
     temperature = fit_temperature(*val_logits(model, data, cfg.labels)) if cfg.calibrate else 1.0
     path = export_onnx(model, out / f"{name}.onnx", temperature)
     card = {
-        "name": name, "task": "face", "labels": list(FACE_EMOTIONS), "tta": cfg.tta,
-        "inputs": {"faces": {"kind": "face", "size": 48, "channels": "grey", "range": "0..255",
-                             "layout": "N,1,48,48", "normalisation": "per-image standardisation inside the model"}},
-        "architecture": cfg.arch, "parameters": int(sum(p.numel() for p in model.parameters())),
+        "name": name,
+        "task": "face",
+        "labels": list(FACE_EMOTIONS),
+        "tta": cfg.tta,
+        "inputs": {
+            "faces": {
+                "kind": "face",
+                "size": 48,
+                "channels": "grey",
+                "range": "0..255",
+                "layout": "N,1,48,48",
+                "normalisation": "per-image standardisation inside the model",
+            }
+        },
+        "architecture": cfg.arch,
+        "parameters": int(sum(p.numel() for p in model.parameters())),
         "trained_on": _hardware(cfg.device),
         "calibration": {"temperature": round(temperature, 4), "fitted_on": "val/ (PublicTest), negative log-likelihood"}
-        if cfg.calibrate else None,
-        "training": {"config": asdict(cfg), "best_epoch": state["best_epoch"],
-                     "val_accuracy": round(state["best_val"], 4), "history": state["history"]},
+        if cfg.calibrate
+        else None,
+        "training": {
+            "config": asdict(cfg),
+            "best_epoch": state["best_epoch"],
+            "val_accuracy": round(state["best_val"], 4),
+            "history": state["history"],
+        },
         "data": _card_data(data, cfg.labels),
-        "licence": FER_LICENCE + ("; FER+ labels (Barsoum et al. 2016): MIT, Microsoft" if cfg.labels == "ferplus" else ""),
+        "licence": FER_LICENCE
+        + ("; FER+ labels (Barsoum et al. 2016): MIT, Microsoft" if cfg.labels == "ferplus" else ""),
         "command": command or f"avemotion train face DATA --arch {cfg.arch}",
     }
     write_card(path, card)

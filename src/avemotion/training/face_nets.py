@@ -27,14 +27,26 @@ class BaselineFaceCNN(nn.Module):
         super().__init__()
 
         def block(cin, cout, k):
-            return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                                 nn.MaxPool2d(2), nn.Dropout(dropout))
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, k, padding=k // 2),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+                nn.Dropout(dropout),
+            )
 
         self.norm = ImageStandardize()
         self.features = nn.Sequential(block(1, 64, 3), block(64, 128, 5), block(128, 512, 3), block(512, 512, 3))
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(512 * 3 * 3, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True), nn.Dropout(dropout),
-            nn.Linear(256, 512), nn.BatchNorm1d(512), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Flatten(),
+            nn.Linear(512 * 3 * 3, 256),
+            nn.BatchNorm1d(256),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(256, 512),
+            nn.BatchNorm1d(512),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
             nn.Linear(512, n_classes),
         )
 
@@ -49,9 +61,15 @@ class VGGFace(nn.Module):
         super().__init__()
         layers, cin = [], 1
         for w in widths:
-            layers += [nn.Conv2d(cin, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
-                       nn.Conv2d(w, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
-                       nn.MaxPool2d(2)]
+            layers += [
+                nn.Conv2d(cin, w, 3, padding=1, bias=False),
+                nn.BatchNorm2d(w),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(w, w, 3, padding=1, bias=False),
+                nn.BatchNorm2d(w),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
             cin = w
         self.norm = ImageStandardize()
         self.features = nn.Sequential(*layers)

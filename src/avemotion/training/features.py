@@ -84,9 +84,15 @@ def _extract_one(args: tuple) -> np.ndarray:
     return feats
 
 
-def extract_many(paths: Sequence[str | os.PathLike[str]], kind: str = "baseline", *,
-                 cache_dir: str | os.PathLike[str] | None = "default", workers: int | None = None,
-                 progress: bool = True, speed: float = 1.0) -> list[np.ndarray]:
+def extract_many(
+    paths: Sequence[str | os.PathLike[str]],
+    kind: str = "baseline",
+    *,
+    cache_dir: str | os.PathLike[str] | None = "default",
+    workers: int | None = None,
+    progress: bool = True,
+    speed: float = 1.0,
+) -> list[np.ndarray]:
     """Features of ``kind`` ("baseline", "logmel", "functionals", "voice" or "whisper") for every path, in order.
 
     ``speed`` other than 1 computes them on a speed-perturbed copy (:func:`speed_perturb`),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -68,8 +68,9 @@ def make_baseline(seed: int = 0):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    mlp = MLPClassifier(hidden_layer_sizes=(300,), alpha=0.01, batch_size=256, learning_rate="adaptive",
-                        max_iter=500, random_state=seed)
+    mlp = MLPClassifier(
+        hidden_layer_sizes=(300,), alpha=0.01, batch_size=256, learning_rate="adaptive", max_iter=500, random_state=seed
+    )
     return make_pipeline(StandardScaler(), mlp)
 
 
@@ -101,8 +102,9 @@ class MaskedSoftmax:
     def __init__(self, C: float = 0.003, n_classes: int = len(SPEECH_EMOTIONS), max_iter: int = 300) -> None:
         self.C, self.n_classes, self.max_iter = C, n_classes, max_iter
 
-    def fit(self, x: np.ndarray, y: np.ndarray, masks: np.ndarray | None = None,
-            sample_weight: np.ndarray | None = None) -> "MaskedSoftmax":
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, masks: np.ndarray | None = None, sample_weight: np.ndarray | None = None
+    ) -> MaskedSoftmax:
         torch = _torch()
         torch.manual_seed(0)
         x = np.asarray(x, np.float64)
@@ -122,8 +124,9 @@ class MaskedSoftmax:
         def closure():
             opt.zero_grad()
             z = lin(xt).masked_fill(~allowed, -1e9)
-            loss = (torch.nn.functional.cross_entropy(z, yt, reduction="none") * wt).mean() \
-                + penalty * (lin.weight ** 2).sum()
+            loss = (torch.nn.functional.cross_entropy(z, yt, reduction="none") * wt).mean() + penalty * (
+                lin.weight**2
+            ).sum()
             loss.backward()
             return loss
 
@@ -158,8 +161,11 @@ def balanced_weights(corpus: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 #: The cross-corpus recipe's members: feature kind and the regression's C. Chosen under
 #: leave-one-corpus-out on RAVDESS, CASIA and EMOVO (see the README for what else was tried).
-ENCODER_MEMBERS: dict[str, tuple[str, float]] = {"voice": ("voice", 0.003), "functionals": ("functionals", 0.0003),
-                                                  "whisper": ("whisper", 0.003)}
+ENCODER_MEMBERS: dict[str, tuple[str, float]] = {
+    "voice": ("voice", 0.003),
+    "functionals": ("functionals", 0.0003),
+    "whisper": ("whisper", 0.003),
+}
 
 
 #: Speaker adaptation (``speech_adaptive``): a voice's features are standardised against that
@@ -178,8 +184,9 @@ def _shrunk_sd(x: np.ndarray, reference_var: np.ndarray, shrink: float) -> np.nd
     return np.maximum(np.sqrt((n * x.var(axis=0) + shrink * reference_var) / (n + shrink)), 1e-6)
 
 
-def standardise_by_speaker(x: np.ndarray, speakers: np.ndarray, reference_var: np.ndarray,
-                           shrink: float = ADAPT_SHRINK) -> np.ndarray:
+def standardise_by_speaker(
+    x: np.ndarray, speakers: np.ndarray, reference_var: np.ndarray, shrink: float = ADAPT_SHRINK
+) -> np.ndarray:
     """Each speaker's rows standardised by that speaker's mean and (shrunk) spread, as
     :class:`~avemotion.training.speech_nets.RecordingNorm` does for a recording's segments."""
     out = np.empty_like(x, dtype=np.float64)
@@ -189,8 +196,9 @@ def standardise_by_speaker(x: np.ndarray, speakers: np.ndarray, reference_var: n
     return out
 
 
-def standardise_by_enrolment(x: np.ndarray, speakers: np.ndarray, k: int, reference_var: np.ndarray,
-                             shrink: float = ADAPT_SHRINK, seed: int = 0) -> np.ndarray:
+def standardise_by_enrolment(
+    x: np.ndarray, speakers: np.ndarray, k: int, reference_var: np.ndarray, shrink: float = ADAPT_SHRINK, seed: int = 0
+) -> np.ndarray:
     """Each row standardised with itself and ``k`` other rows of its speaker drawn at random (seeded):
     a recording of ``k + 1`` segments of one voice, which is what the analyser adapts over."""
     from ..evaluation import enrolment
@@ -201,8 +209,9 @@ def standardise_by_enrolment(x: np.ndarray, speakers: np.ndarray, k: int, refere
     return out
 
 
-def adapted_features(feats: dict[str, list], speakers: np.ndarray, tr: np.ndarray, te: np.ndarray, k: int,
-             seed: int) -> dict[str, list]:
+def adapted_features(
+    feats: dict[str, list], speakers: np.ndarray, tr: np.ndarray, te: np.ndarray, k: int, seed: int
+) -> dict[str, list]:
     """A fold's features with speaker adaptation: training rows by their speaker's statistics, test
     rows each by ``k`` other clips of its speaker (the held-out voices' labels are never read)."""
     out = {}
@@ -230,8 +239,12 @@ def sklearn_to_onnx(model, dim: int, input_name: str = "features"):
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
 
-    return to_onnx(model, initial_types=[(input_name, FloatTensorType([None, dim]))],
-                   options={id(model.steps[-1][1]): {"zipmap": False}}, target_opset=17)
+    return to_onnx(
+        model,
+        initial_types=[(input_name, FloatTensorType([None, dim]))],
+        options={id(model.steps[-1][1]): {"zipmap": False}},
+        target_opset=17,
+    )
 
 
 def export_baseline(model, path: Path) -> Path:
@@ -259,7 +272,7 @@ def _crop_batch(mels: Sequence[np.ndarray], frames: int, rng: np.random.Generato
             m = np.tile(m, (1, int(np.ceil(frames / t))))
             t = m.shape[1]
         s = int(rng.integers(0, t - frames + 1))
-        out[i, 0] = m[:, s:s + frames]
+        out[i, 0] = m[:, s : s + frames]
     return out
 
 
@@ -299,8 +312,14 @@ def _augment(x, cfg: CNNConfig, gen):
     return x
 
 
-def train_cnn(mels: Sequence[np.ndarray], labels: Sequence[int], cfg: CNNConfig | None = None,
-              n_classes: int = len(SPEECH_EMOTIONS), log_every: int = 5, masks: np.ndarray | None = None):
+def train_cnn(
+    mels: Sequence[np.ndarray],
+    labels: Sequence[int] | np.ndarray,
+    cfg: CNNConfig | None = None,
+    n_classes: int = len(SPEECH_EMOTIONS),
+    log_every: int = 5,
+    masks: np.ndarray | None = None,
+):
     """Train a :class:`SpeechCNN` on log-mel arrays (each (64, T)) and integer labels.
 
     ``masks`` (N, n_classes), where given, says which classes each clip's corpus has: the softmax
@@ -329,7 +348,7 @@ def train_cnn(mels: Sequence[np.ndarray], labels: Sequence[int], cfg: CNNConfig 
         order = rng.permutation(n)
         total, t0 = 0.0, time.time()
         for s in range(0, n, cfg.batch_size):
-            idx = order[s:s + cfg.batch_size]
+            idx = order[s : s + cfg.batch_size]
             x = torch.from_numpy(_crop_batch([mels[i] for i in idx], cfg.crop_frames, rng))
             x = _augment(x, cfg, gen)
             allow = allowed[torch.from_numpy(idx)]
@@ -376,8 +395,9 @@ def export_cnn(model, path: Path, n_mels: int = 64) -> Path:
 # Speaker-independent cross-validation
 
 
-def features_for(items: Sequence[Item], kind: str, cache_dir="default", progress: bool = True,
-                 speed: float = 1.0) -> list[np.ndarray]:
+def features_for(
+    items: Sequence[Item], kind: str, cache_dir="default", progress: bool = True, speed: float = 1.0
+) -> list[np.ndarray]:
     """Feature arrays for items: ``"baseline"`` (193), ``"logmel"`` (64 x T) or ``"functionals"``."""
     return extract_many([it.path for it in items], kind, cache_dir=cache_dir, progress=progress, speed=speed)
 
@@ -390,24 +410,41 @@ LINEAR_SPEEDS = (0.9, 1.1)
 
 def perturbed_functionals(items: Sequence[Item], cache_dir="default", progress: bool = True) -> dict[str, list]:
     """``{"functionals@0.9": [...], "functionals@1.1": [...]}`` for :data:`LINEAR_SPEEDS`."""
-    return {f"functionals@{s:g}": features_for(items, "functionals", cache_dir, progress, speed=s)
-            for s in LINEAR_SPEEDS}
+    return {
+        f"functionals@{s:g}": features_for(items, "functionals", cache_dir, progress, speed=s) for s in LINEAR_SPEEDS
+    }
 
 
-def _with_copies(feats: dict[str, list], x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _with_copies(
+    feats: dict[str, list], x: np.ndarray, y: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``x`` plus the same rows of every speed-perturbed copy in ``feats``."""
     copies = [np.stack(feats[k])[rows] for k in sorted(feats) if k.startswith("functionals@")]
     return np.concatenate([x[rows], *copies]), np.tile(y[rows], 1 + len(copies))
 
 
 #: Which features each model kind reads.
-MODEL_FEATURES = {"baseline": ("baseline",), "linear": ("functionals",), "cnn": ("logmel",),
-                  "ensemble": ("logmel", "functionals"), "encoder": ("voice", "functionals", "whisper")}
+MODEL_FEATURES = {
+    "baseline": ("baseline",),
+    "linear": ("functionals",),
+    "cnn": ("logmel",),
+    "ensemble": ("logmel", "functionals"),
+    "encoder": ("voice", "functionals", "whisper"),
+}
 
 
-def fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, tr: np.ndarray, te: np.ndarray,
-                 cfg: CNNConfig, seed: int, n: int, masks: np.ndarray | None = None,
-                 corpus: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def fit_predict(
+    model: str,
+    feats: dict[str, list[np.ndarray]],
+    y: np.ndarray,
+    tr: np.ndarray,
+    te: np.ndarray,
+    cfg: CNNConfig,
+    seed: int,
+    n: int,
+    masks: np.ndarray | None = None,
+    corpus: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Train ``model`` on rows ``tr``; probabilities on rows ``te`` for it (and each ensemble member).
 
     ``masks`` (N, n) says which classes each clip's corpus has, and ``corpus`` (N,) which corpus
@@ -442,8 +479,14 @@ def fit_predict(model: str, feats: dict[str, list[np.ndarray]], y: np.ndarray, t
     return out
 
 
-def _cached_fold(mels: list[np.ndarray], y: np.ndarray, tr: np.ndarray, te: np.ndarray, cfg: CNNConfig,
-                 masks: np.ndarray | None = None) -> np.ndarray:
+def _cached_fold(
+    mels: list[np.ndarray],
+    y: np.ndarray,
+    tr: np.ndarray,
+    te: np.ndarray,
+    cfg: CNNConfig,
+    masks: np.ndarray | None = None,
+) -> np.ndarray:
     """CNN test-fold probabilities, cached on disk by (config, training data, test data).
 
     The CNN is the slow member (minutes per fold on a CPU); caching lets an evaluation that
@@ -487,8 +530,9 @@ def _log(p: np.ndarray) -> np.ndarray:
     return np.log(np.clip(p, 1e-7, 1.0))
 
 
-def calibrate_across_corpora(feats: dict[str, list], y: np.ndarray, corpus: np.ndarray, masks: np.ndarray,
-                             model: str, cfg: CNNConfig, seed: int) -> float:
+def calibrate_across_corpora(
+    feats: dict[str, list], y: np.ndarray, corpus: np.ndarray, masks: np.ndarray, model: str, cfg: CNNConfig, seed: int
+) -> float:
     """A softmax temperature fitted on out-of-corpus predictions among the given clips.
 
     Each corpus is predicted by a model trained on the others (scored on the classes those
@@ -550,12 +594,21 @@ def average_onnx(members: dict, weights: dict[str, float]):
     import onnx
     from onnx import compose, helper
 
-    graphs, opsets = [], {}
+    graphs: list = []
+    opsets: dict[str, int] = {}
     for name, m in members.items():
         keep = {i.name for i in m.graph.input}
-        pm = compose.add_prefix(m, prefix=f"{name}/", rename_inputs=False, rename_outputs=True,
-                                rename_initializers=True, rename_nodes=True, rename_edges=True,
-                                rename_value_infos=True, rename_functions=True)
+        pm = compose.add_prefix(
+            m,
+            prefix=f"{name}/",
+            rename_inputs=False,
+            rename_outputs=True,
+            rename_initializers=True,
+            rename_nodes=True,
+            rename_edges=True,
+            rename_value_infos=True,
+            rename_functions=True,
+        )
         assert {i.name for i in pm.graph.input} == keep
         graphs.append(pm.graph)
         for op in m.opset_import:
@@ -598,8 +651,9 @@ def _cnn_onnx(items: Sequence[Item], y: np.ndarray, cfg: CNNConfig, path: Path):
     return onnx.load(str(path)), int(sum(p.numel() for p in net.parameters()))
 
 
-def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: bool = True,
-                  adaptive: bool = False) -> dict:
+def _encoder_onnx(
+    items: Sequence[Item], y: np.ndarray, path: Path, calibrate: bool = True, adaptive: bool = False
+) -> dict:
     """Train the cross-corpus recipe on every clip and export it; returns what the card records.
 
     ``adaptive``: the speaker-adapted variant — trained on features standardised per speaker, and
@@ -616,7 +670,8 @@ def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: b
     corpus = np.array([it.corpus for it in items])
     speakers = speaker_keys(items)
     weights = balanced_weights(corpus, y)
-    members, dims = {}, {}
+    members: dict[str, nn.Module] = {}
+    dims: dict[str, int] = {}
     for name, (kind, c) in ENCODER_MEMBERS.items():
         x = np.stack(feats[kind])
         reference_var = x.astype(np.float64).var(axis=0)
@@ -631,112 +686,196 @@ def _encoder_onnx(items: Sequence[Item], y: np.ndarray, path: Path, calibrate: b
             members[name] = nn.Sequential(RecordingNorm(reference_var, ADAPT_SHRINK), members[name])
         dims[name] = x.shape[1]
     calibrate = calibrate and (ADAPT_CALIBRATE or not adaptive)
-    temperature = calibrate_across_corpora(feats, y, corpus, masks, "encoder", cnn_config(0, None), 0) if calibrate else 1.0
+    temperature = (
+        calibrate_across_corpora(feats, y, corpus, masks, "encoder", cnn_config(0, None), 0) if calibrate else 1.0
+    )
     net = AveragedMembers(members, temperature).eval()
     example = tuple(torch.randn(ADAPT_MIN_SEGMENTS, dims[n]) for n in members)
-    torch.onnx.export(net, example, str(path), input_names=list(members), output_names=["probabilities"],
-                      dynamic_axes={**{n: {0: "batch"} for n in members}, "probabilities": {0: "batch"}},
-                      opset_version=17, dynamo=False)
+    torch.onnx.export(
+        net,
+        example,
+        str(path),
+        input_names=list(members),
+        output_names=["probabilities"],
+        dynamic_axes={**{n: {0: "batch"} for n in members}, "probabilities": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
     return {"temperature": round(temperature, 4), "dims": dims}
 
 
-LOGMEL_INPUT = {"kind": "logmel", **LogMelConfig().to_dict(), "trim_top_db": 35,
-                "layout": "N,1,n_mels,frames; natural log of mel power + 1e-6"}
+LOGMEL_INPUT = {
+    "kind": "logmel",
+    **LogMelConfig().to_dict(),
+    "trim_top_db": 35,
+    "layout": "N,1,n_mels,frames; natural log of mel power + 1e-6",
+}
 
 
-def train_and_export(items: Sequence[Item], model: str, out: Path, seed: int = 0, epochs: int | None = None,
-                     cv_metrics=None, name: str | None = None, command: str | None = None,
-                     adaptive: bool = False) -> Path:
+def _functionals_input() -> dict:
+    from ..speech.features import FUNCTIONAL_DIM
+
+    return {"kind": "functionals", "dim": FUNCTIONAL_DIM, "sample_rate": 16000, "trim_top_db": 35}
+
+
+def _export_baseline(items: Sequence[Item], y: np.ndarray, path: Path, *, seed: int, **_) -> dict:
+    """The original system's MLP on 193 averaged features."""
+    labels = list(SPEECH_EMOTIONS)
+    feats = np.stack(features_for(items, "baseline"))
+    clf = make_baseline(seed).fit(feats, y)
+    export_baseline(clf, path)
+    train_acc = score(y, clf.predict(feats), labels)
+    return {
+        "labels": [labels[i] for i in clf.classes_],  # a corpus may lack some classes
+        "inputs": {"features": {"kind": "baseline", "sample_rate": 16000, "dim": BASELINE_DIM}},
+        "architecture": "baseline: 193 averaged librosa features, StandardScaler, MLP (300 ReLU units), sklearn",
+        "training_accuracy": {k: train_acc[k] for k in ("unweighted_accuracy", "weighted_accuracy")},
+    }
+
+
+def _export_linear(items: Sequence[Item], y: np.ndarray, path: Path, *, seed: int, **_) -> dict:
+    path.write_bytes(_linear_onnx(items, y, seed).SerializeToString())
+    labels = list(SPEECH_EMOTIONS)
+    return {
+        "labels": [labels[i] for i in sorted(set(y.tolist()))],
+        "inputs": {"functionals": _functionals_input()},
+        "architecture": LINEAR_TEXT,
+    }
+
+
+def _export_cnn(items: Sequence[Item], y: np.ndarray, path: Path, *, cfg: CNNConfig, **_) -> dict:
+    _, params = _cnn_onnx(items, y, cfg, path)
+    return {
+        "parameters": params,
+        "inputs": {"logmel": LOGMEL_INPUT},
+        "architecture": CNN_TEXT,
+        "training": {"config": asdict(cfg)},
+    }
+
+
+def _export_ensemble(items: Sequence[Item], y: np.ndarray, path: Path, *, seed: int, cfg: CNNConfig, **_) -> dict:
+    import tempfile
+
+    labels = list(SPEECH_EMOTIONS)
+    missing = [lab for i, lab in enumerate(labels) if not (y == i).any()]
+    if missing:
+        raise AvemotionError(f"the ensemble needs examples of every class; missing: {', '.join(missing)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        cnn, params = _cnn_onnx(items, y, cfg, Path(tmp) / "cnn.onnx")
+    merged = average_onnx({"cnn": cnn, "linear": _linear_onnx(items, y, seed)}, {"cnn": 1.0, "linear": 1.0})
+    path.write_bytes(merged.SerializeToString())
+    return {
+        "inputs": {"logmel": LOGMEL_INPUT, "functionals": _functionals_input()},
+        "architecture": f"equal-weight average of two models. (1) {CNN_TEXT}. (2) {LINEAR_TEXT}",
+        "parameters": params,
+        "training": {"config": asdict(cfg)},
+    }
+
+
+def _encoder_input(kind: str, dim: int) -> dict:
+    return {"kind": kind, "dim": dim, "encoder": f"{kind}_encoder", "sample_rate": 16000, "trim_top_db": 35}
+
+
+def _export_encoder(items: Sequence[Item], y: np.ndarray, path: Path, *, adaptive: bool = False, **_) -> dict:
+    """The cross-corpus recipe (three softmax regressions averaged), or its speaker-adapted variant."""
+    made = _encoder_onnx(items, y, path, adaptive=adaptive)
+    calibrated = not adaptive or ADAPT_CALIBRATE
+    card: dict = {
+        "inputs": {
+            "voice": _encoder_input("voice", made["dims"]["voice"]),
+            "functionals": _functionals_input(),
+            "whisper": _encoder_input("whisper", made["dims"]["whisper"]),
+        },
+        "architecture": ("speaker-adapted " if adaptive else "")
+        + ENCODER_TEXT
+        + ("; then a temperature fitted across corpora" if calibrated else ""),
+        "calibration": {
+            "temperature": made["temperature"],
+            "fitted_on": "out-of-corpus predictions: each training corpus predicted by a model "
+            "trained on the others (negative log-likelihood)",
+        },
+        "training": {
+            "members": {k: {"features": v[0], "C": v[1]} for k, v in ENCODER_MEMBERS.items()},
+            "loss": "softmax renormalised over the classes of each clip's corpus; each (corpus, "
+            "class) cell weighted alike (balanced_weights)",
+        },
+    }
+    if adaptive:
+        card["adaptation"] = ADAPTATION_CARD
+        if not calibrated:
+            card["calibration"] = {"temperature": 1.0, "fitted_on": UNCALIBRATED_ADAPTIVE}
+    return card
+
+
+ADAPTATION_CARD = {
+    "adapts": "speech",
+    "over": "the segments of one recording, given as one batch",
+    "min_segments": ADAPT_MIN_SEGMENTS,
+    "shrink": ADAPT_SHRINK,
+    "how": "each feature standardised by the batch's mean and spread (variance shrunk towards the "
+    "training voices' by the shrink weight, in segments); trained on clips standardised by "
+    "their speaker's statistics the same way",
+}
+UNCALIBRATED_ADAPTIVE = (
+    "none: the three members' averaged probabilities as they are; a temperature fitted across two "
+    "training corpora swung between 0.67 and 1.23 from one held-out corpus to the next and raised "
+    "the held-out calibration error (leave one corpus out, 10 segments, measured before the "
+    "(corpus, class) balance: 0.126 against 0.096)"
+)
+
+#: How each model kind is trained on all the data and written as ONNX; each returns its card's entries.
+_EXPORTERS: dict[str, Callable[..., dict]] = {
+    "baseline": _export_baseline,
+    "linear": _export_linear,
+    "cnn": _export_cnn,
+    "encoder": _export_encoder,
+    "ensemble": _export_ensemble,
+}
+
+
+def train_and_export(
+    items: Sequence[Item],
+    model: str,
+    out: Path,
+    seed: int = 0,
+    epochs: int | None = None,
+    cv_metrics=None,
+    name: str | None = None,
+    command: str | None = None,
+    adaptive: bool = False,
+) -> Path:
     """Train on all ``items`` and write ``NAME.onnx`` plus its card into ``out``.
 
     ``adaptive`` (``encoder`` only): the speaker-adapted variant (``speech_adaptive``), which the
     analyser runs over all the segments of a recording at once instead of ``speech``.
     """
-    import tempfile
-
     from ..bundles import write_card
-    from ..speech.features import FUNCTIONAL_DIM
 
     out.mkdir(parents=True, exist_ok=True)
     labels = list(SPEECH_EMOTIONS)
     y = np.array([labels.index(it.label) for it in items])
     if adaptive and model != "encoder":
         raise AvemotionError("--adapt is built for the encoder recipe only")
-    name = name or ("speech_baseline" if model == "baseline" else ("speech_adaptive" if adaptive else "speech")
-                    if model == "encoder" else f"speech_{model}")
+    name = name or (
+        "speech_baseline"
+        if model == "baseline"
+        else ("speech_adaptive" if adaptive else "speech")
+        if model == "encoder"
+        else f"speech_{model}"
+    )
     path = out / f"{name}.onnx"
     card: dict = {"name": name, "task": "speech", "labels": labels, "kind": model}
-    cfg = cnn_config(seed, epochs)
-    functionals_input = {"kind": "functionals", "dim": FUNCTIONAL_DIM, "sample_rate": 16000, "trim_top_db": 35}
-    if model == "baseline":
-        feats = np.stack(features_for(items, "baseline"))
-        clf = make_baseline(seed).fit(feats, y)
-        export_baseline(clf, path)
-        train_acc = score(y, clf.predict(feats), labels)
-        card["labels"] = [labels[i] for i in clf.classes_]  # a corpus may lack some classes
-        card["inputs"] = {"features": {"kind": "baseline", "sample_rate": 16000, "dim": BASELINE_DIM}}
-        card["architecture"] = "baseline: 193 averaged librosa features, StandardScaler, MLP (300 ReLU units), sklearn"
-        card["training_accuracy"] = {k: train_acc[k] for k in ("unweighted_accuracy", "weighted_accuracy")}
-    elif model == "linear":
-        path.write_bytes(_linear_onnx(items, y, seed).SerializeToString())
-        card["labels"] = [labels[i] for i in sorted(set(y.tolist()))]
-        card["inputs"] = {"functionals": functionals_input}
-        card["architecture"] = LINEAR_TEXT
-    elif model == "cnn":
-        _, card["parameters"] = _cnn_onnx(items, y, cfg, path)
-        card["inputs"] = {"logmel": LOGMEL_INPUT}
-        card["architecture"] = CNN_TEXT
-        card["training"] = {"config": asdict(cfg)}
-    elif model == "encoder":
-        made = _encoder_onnx(items, y, path, adaptive=adaptive)
-        card["inputs"] = {"voice": {"kind": "voice", "dim": made["dims"]["voice"], "encoder": "voice_encoder",
-                                    "sample_rate": 16000, "trim_top_db": 35},
-                          "functionals": functionals_input,
-                          "whisper": {"kind": "whisper", "dim": made["dims"]["whisper"], "encoder": "whisper_encoder",
-                                      "sample_rate": 16000, "trim_top_db": 35}}
-        calibrated = not adaptive or ADAPT_CALIBRATE
-        card["architecture"] = (("speaker-adapted " if adaptive else "") + ENCODER_TEXT
-                                + ("; then a temperature fitted across corpora" if calibrated else ""))
-        card["calibration"] = {"temperature": made["temperature"],
-                               "fitted_on": "out-of-corpus predictions: each training corpus predicted by a model "
-                                            "trained on the others (negative log-likelihood)"}
-        card["training"] = {"members": {k: {"features": v[0], "C": v[1]} for k, v in ENCODER_MEMBERS.items()},
-                            "loss": "softmax renormalised over the classes of each clip's corpus; each (corpus, "
-                                    "class) cell weighted alike (balanced_weights)"}
-        if adaptive:
-            card["adaptation"] = {
-                "adapts": "speech", "over": "the segments of one recording, given as one batch",
-                "min_segments": ADAPT_MIN_SEGMENTS, "shrink": ADAPT_SHRINK,
-                "how": "each feature standardised by the batch's mean and spread (variance shrunk towards the "
-                       "training voices' by the shrink weight, in segments); trained on clips standardised by "
-                       "their speaker's statistics the same way"}
-            if not calibrated:
-                card["calibration"] = {"temperature": 1.0, "fitted_on": (
-                    "none: the three members' averaged probabilities as they are; a temperature fitted across two "
-                    "training corpora swung between 0.67 and 1.23 from one held-out corpus to the next and raised "
-                    "the held-out calibration error (leave one corpus out, 10 segments, measured before the (corpus, "
-                    "class) balance: 0.126 against 0.096)")}
-    elif model == "ensemble":
-        missing = [lab for i, lab in enumerate(labels) if not (y == i).any()]
-        if missing:
-            raise AvemotionError(f"the ensemble needs examples of every class; missing: {', '.join(missing)}")
-        with tempfile.TemporaryDirectory() as tmp:
-            cnn, params = _cnn_onnx(items, y, cfg, Path(tmp) / "cnn.onnx")
-        merged = average_onnx({"cnn": cnn, "linear": _linear_onnx(items, y, seed)}, {"cnn": 1.0, "linear": 1.0})
-        path.write_bytes(merged.SerializeToString())
-        card["inputs"] = {"logmel": LOGMEL_INPUT, "functionals": functionals_input}
-        card["architecture"] = f"equal-weight average of two models. (1) {CNN_TEXT}. (2) {LINEAR_TEXT}"
-        card["parameters"] = params
-        card["training"] = {"config": asdict(cfg)}
-    else:
+    if model not in _EXPORTERS:
         raise ValueError(f"unknown speech model {model!r}")
-    card["data"] = {"corpus": sorted({it.corpus for it in items}), "clips": len(items),
-                    "speakers": len({it.speaker for it in items}),
-                    "classes": {lab: int((y == i).sum()) for i, lab in enumerate(labels)}}
+    card.update(_EXPORTERS[model](items, y, path, seed=seed, cfg=cnn_config(seed, epochs), adaptive=adaptive))
+    card["data"] = {
+        "corpus": sorted({it.corpus for it in items}),
+        "clips": len(items),
+        "speakers": len({it.speaker for it in items}),
+        "classes": {lab: int((y == i).sum()) for i, lab in enumerate(labels)},
+    }
     card["licence"] = corpus_licence(sorted({it.corpus for it in items}))
     card["command"] = command or f"avemotion train speech DATA --model {model} --seed {seed}"
     card = with_cv_metrics(card, cv_metrics) if cv_metrics else card
     write_card(path, card)
     return path
-
-

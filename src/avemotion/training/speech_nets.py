@@ -27,8 +27,12 @@ class UtteranceNorm(nn.Module):
 
 def _block(cin: int, cout: int, pool: tuple[int, int]) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
         nn.MaxPool2d(pool),
     )
 
@@ -39,8 +43,9 @@ class SpeechCNN(nn.Module):
     Any number of frames goes in (global pooling over time); 64 mel bands are expected.
     """
 
-    def __init__(self, n_classes: int = 8, n_mels: int = 64, widths: tuple[int, ...] = (16, 32, 64, 128),
-                 dropout: float = 0.3) -> None:
+    def __init__(
+        self, n_classes: int = 8, n_mels: int = 64, widths: tuple[int, ...] = (16, 32, 64, 128), dropout: float = 0.3
+    ) -> None:
         super().__init__()
         self.norm = UtteranceNorm()
         layers, cin = [], 1
@@ -50,8 +55,11 @@ class SpeechCNN(nn.Module):
         self.features = nn.Sequential(*layers)
         freq = n_mels // (2 ** len(widths))
         self.head = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(2 * cin * freq, 128), nn.ReLU(inplace=True),
-            nn.Dropout(dropout), nn.Linear(128, n_classes),
+            nn.Dropout(dropout),
+            nn.Linear(2 * cin * freq, 128),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(128, n_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 1, M, T) -> logits (B, C)
@@ -72,16 +80,22 @@ class VoiceEncoderStats(nn.Module):
 
     def __init__(self, n_mels: int = 40, hidden: int = 256, layers: int = 3) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(nn.LSTM(n_mels if i == 0 else hidden, hidden, 1, batch_first=True)
-                                    for i in range(layers))
+        self.layers = nn.ModuleList(
+            nn.LSTM(n_mels if i == 0 else hidden, hidden, 1, batch_first=True) for i in range(layers)
+        )
 
     @classmethod
-    def from_resemblyzer(cls, state: dict) -> "VoiceEncoderStats":
+    def from_resemblyzer(cls, state: dict) -> VoiceEncoderStats:
         """Build from Resemblyzer's ``model_state`` (one 3-layer ``lstm``; its ``linear`` head is dropped)."""
         net = cls()
         for i, lstm in enumerate(net.layers):
-            lstm.load_state_dict({k.replace("lstm.", "").replace(f"_l{i}", "_l0"): v for k, v in state.items()
-                                  if k.startswith("lstm.") and k.endswith(f"_l{i}")})
+            lstm.load_state_dict(
+                {
+                    k.replace("lstm.", "").replace(f"_l{i}", "_l0"): v
+                    for k, v in state.items()
+                    if k.startswith("lstm.") and k.endswith(f"_l{i}")
+                }
+            )
         return net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, T, 40)
@@ -98,13 +112,23 @@ class _WhisperBlock(nn.Module):
     def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.heads = heads
-        self.attn_norm, self.qkv, self.attn_out = nn.LayerNorm(width), nn.Linear(width, 3 * width), nn.Linear(width, width)
-        self.mlp_norm, self.mlp_in, self.mlp_out = nn.LayerNorm(width), nn.Linear(width, 4 * width), nn.Linear(4 * width, width)
+        self.attn_norm, self.qkv, self.attn_out = (
+            nn.LayerNorm(width),
+            nn.Linear(width, 3 * width),
+            nn.Linear(width, width),
+        )
+        self.mlp_norm, self.mlp_in, self.mlp_out = (
+            nn.LayerNorm(width),
+            nn.Linear(width, 4 * width),
+            nn.Linear(4 * width, width),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, T, width)
         n, t, width = x.shape
-        q, k, v = (z.reshape(n, t, self.heads, width // self.heads).transpose(1, 2)
-                   for z in self.qkv(self.attn_norm(x)).chunk(3, dim=-1))
+        q, k, v = (
+            z.reshape(n, t, self.heads, width // self.heads).transpose(1, 2)
+            for z in self.qkv(self.attn_norm(x)).chunk(3, dim=-1)
+        )
         att = torch.softmax(q @ k.transpose(-1, -2) / (width // self.heads) ** 0.5, dim=-1) @ v
         x = x + self.attn_out(att.transpose(1, 2).reshape(n, t, width))
         return x + self.mlp_out(nn.functional.gelu(self.mlp_in(self.mlp_norm(x))))
@@ -122,8 +146,17 @@ class WhisperEncoderStats(nn.Module):
     the last pooled one are not kept (they add size and time, and read less of the voice).
     """
 
-    def __init__(self, blocks: int = 3, pooled: tuple[int, ...] = (2, 3), width: int = 512, heads: int = 8,
-                 n_mels: int = 80, positions: int = 1500) -> None:
+    positions: torch.Tensor  # a buffer
+
+    def __init__(
+        self,
+        blocks: int = 3,
+        pooled: tuple[int, ...] = (2, 3),
+        width: int = 512,
+        heads: int = 8,
+        n_mels: int = 80,
+        positions: int = 1500,
+    ) -> None:
         super().__init__()
         self.pooled = tuple(pooled)
         self.conv1 = nn.Conv1d(n_mels, width, 3, padding=1)
@@ -132,17 +165,30 @@ class WhisperEncoderStats(nn.Module):
         self.blocks = nn.ModuleList(_WhisperBlock(width, heads) for _ in range(blocks))
 
     @classmethod
-    def from_ctranslate2(cls, weights: dict, blocks: int = 3, pooled: tuple[int, ...] = (2, 3)) -> "WhisperEncoderStats":
+    def from_ctranslate2(cls, weights: dict, blocks: int = 3, pooled: tuple[int, ...] = (2, 3)) -> WhisperEncoderStats:
         """Build from the ``encoder/...`` variables of a CTranslate2 Whisper ``model.bin`` (as numpy arrays)."""
+
         def w(name: str) -> torch.Tensor:
             return torch.from_numpy(np.asarray(weights[f"encoder/{name}"], dtype=np.float32).copy())
 
-        net = cls(blocks, pooled, width=int(weights["encoder/conv1/weight"].shape[0]),
-                  heads=int(weights["encoder/num_heads"]))
-        state = {"conv1.weight": w("conv1/weight"), "conv1.bias": w("conv1/bias"), "conv2.weight": w("conv2/weight"),
-                 "conv2.bias": w("conv2/bias"), "positions": w("position_encodings/encodings")}
-        names = {"attn_norm": "self_attention/layer_norm", "mlp_norm": "ffn/layer_norm", "qkv": "self_attention/linear_0",
-                 "attn_out": "self_attention/linear_1", "mlp_in": "ffn/linear_0", "mlp_out": "ffn/linear_1"}
+        net = cls(
+            blocks, pooled, width=int(weights["encoder/conv1/weight"].shape[0]), heads=int(weights["encoder/num_heads"])
+        )
+        state = {
+            "conv1.weight": w("conv1/weight"),
+            "conv1.bias": w("conv1/bias"),
+            "conv2.weight": w("conv2/weight"),
+            "conv2.bias": w("conv2/bias"),
+            "positions": w("position_encodings/encodings"),
+        }
+        names = {
+            "attn_norm": "self_attention/layer_norm",
+            "mlp_norm": "ffn/layer_norm",
+            "qkv": "self_attention/linear_0",
+            "attn_out": "self_attention/linear_1",
+            "mlp_in": "ffn/linear_0",
+            "mlp_out": "ffn/linear_1",
+        }
         for i in range(blocks):
             for ours, theirs in names.items():
                 norm = ours.endswith("norm")
@@ -166,6 +212,9 @@ class WhisperEncoderStats(nn.Module):
 class StandardisedLinear(nn.Module):
     """Softmax regression with its feature standardisation built in: (x - mean) / scale → linear → softmax."""
 
+    mean: torch.Tensor  # a buffer
+    scale: torch.Tensor  # a buffer
+
     def __init__(self, mean, scale, coef, intercept) -> None:
         super().__init__()
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
@@ -184,6 +233,8 @@ class RecordingNorm(nn.Module):
     ``sd² = (n·var + shrink·reference_var) / (n + shrink)`` for ``n`` segments. Emotion is then read
     as a departure from this voice's own way of speaking, which is what differs least between
     corpora and languages."""
+
+    reference_var: torch.Tensor  # a buffer
 
     def __init__(self, reference_var, shrink: float) -> None:
         super().__init__()

@@ -52,12 +52,15 @@ def recordings(speakers: np.ndarray, rng: np.random.Generator, n: int = 400, siz
             continue
         one.append(rng.choice(by[s], size, replace=False))
         t = rng.choice([x for x in names if x != s and len(by[x]) >= size // 2])
-        two.append(np.concatenate([rng.choice(by[s], size // 2, replace=False), rng.choice(by[t], size // 2, replace=False)]))
+        two.append(
+            np.concatenate([rng.choice(by[s], size // 2, replace=False), rng.choice(by[t], size // 2, replace=False)])
+        )
     return one, two
 
 
 def held_out_separation(x: np.ndarray, speakers: np.ndarray, corpus: np.ndarray, seed: int = 0) -> dict:
-    """Per held-out corpus: the one-voice score of made-up one- and two-voice recordings (projection fitted without it)."""
+    """Per held-out corpus: the one-voice score of made-up one- and two-voice recordings (the projection
+    fitted without it)."""
     from ..speech.voices import one_voice_score
 
     rng = np.random.default_rng(seed)
@@ -67,12 +70,16 @@ def held_out_separation(x: np.ndarray, speakers: np.ndarray, corpus: np.ndarray,
         params = fit_projection(x[tr], speakers[tr])
         z = embed(x[~tr], *params)
         one, two = recordings(speakers[~tr], rng)
-        out[held] = {"one_voice": [one_voice_score(z[i]) for i in one], "two_voices": [one_voice_score(z[i]) for i in two]}
+        out[held] = {
+            "one_voice": [one_voice_score(z[i]) for i in one],
+            "two_voices": [one_voice_score(z[i]) for i in two],
+        }
     return out
 
 
 def choose_threshold(separation: dict, keep: float = 0.8) -> float:
-    """The highest threshold that still lets at least ``keep`` of one-voice recordings adapt in every held-out corpus."""
+    """The highest threshold that still lets at least ``keep`` of one-voice recordings adapt in every
+    held-out corpus."""
     return float(min(np.quantile(v["one_voice"], 1 - keep) for v in separation.values()))
 
 
@@ -83,14 +90,21 @@ def export_voice_id(params: tuple[np.ndarray, np.ndarray, np.ndarray], path: Pat
 
     mean, scale, w = params
     graph = helper.make_graph(
-        [helper.make_node("Sub", ["statistics", "mean"], ["centred"]),
-         helper.make_node("Div", ["centred", "scale"], ["standard"]),
-         helper.make_node("MatMul", ["standard", "w"], ["projected"]),
-         helper.make_node("LpNormalization", ["projected"], ["embedding"], axis=1, p=2)],
+        [
+            helper.make_node("Sub", ["statistics", "mean"], ["centred"]),
+            helper.make_node("Div", ["centred", "scale"], ["standard"]),
+            helper.make_node("MatMul", ["standard", "w"], ["projected"]),
+            helper.make_node("LpNormalization", ["projected"], ["embedding"], axis=1, p=2),
+        ],
         "voice_id",
         [helper.make_tensor_value_info("statistics", TensorProto.FLOAT, ["N", int(mean.size)])],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", int(w.shape[1])])],
-        [numpy_helper.from_array(mean, "mean"), numpy_helper.from_array(scale, "scale"), numpy_helper.from_array(w, "w")])
+        [
+            numpy_helper.from_array(mean, "mean"),
+            numpy_helper.from_array(scale, "scale"),
+            numpy_helper.from_array(w, "w"),
+        ],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,22 +125,30 @@ def train_voice_id(items: Sequence[Item], out: Path, command: str, keep: float =
     threshold = choose_threshold(separation, keep)
     params = fit_projection(x, speakers)
     path = export_voice_id(params, out / "voice_id.onnx")
-    measured = {c: {"one_voice_recordings_adapted": round(float(np.mean(np.array(v["one_voice"]) >= threshold)), 3),
-                    "two_voice_recordings_refused": round(float(np.mean(np.array(v["two_voices"]) < threshold)), 3)}
-                for c, v in separation.items()}
+    measured = {
+        c: {
+            "one_voice_recordings_adapted": round(float(np.mean(np.array(v["one_voice"]) >= threshold)), 3),
+            "two_voice_recordings_refused": round(float(np.mean(np.array(v["two_voices"]) < threshold)), 3),
+        }
+        for c, v in separation.items()
+    }
     card = {
-        "name": "voice_id", "task": "encoder", "labels": [],
+        "name": "voice_id",
+        "task": "encoder",
+        "labels": [],
         "inputs": {"statistics": {"kind": "voice", "layout": "N,1536: the voice encoder's statistics (voice_encoder)"}},
         "outputs": {"embedding": f"N,{params[2].shape[1]}: unit-length speaker embedding"},
         "architecture": f"standardisation and a shrunk linear discriminant analysis (shrinkage {SHRINKAGE}) over "
-                        f"{len(set(speakers))} speakers, every emotion of a speaker in its within-class scatter",
-        "one_voice": {"threshold": round(threshold, 4),
-                      "score": "cosine between the centroids of the two halves a recording's segments split into "
-                               "along their first principal direction (1: no second voice)",
-                      "chosen_on": f"made-up recordings of held-out corpora (leave one corpus out): ten clips of one "
-                                   f"speaker against five and five of two; the highest threshold that lets at least "
-                                   f"{keep:.0%} of one-voice recordings adapt in every held-out corpus",
-                      "held_out": measured},
+        f"{len(set(speakers))} speakers, every emotion of a speaker in its within-class scatter",
+        "one_voice": {
+            "threshold": round(threshold, 4),
+            "score": "cosine between the centroids of the two halves a recording's segments split into "
+            "along their first principal direction (1: no second voice)",
+            "chosen_on": f"made-up recordings of held-out corpora (leave one corpus out): ten clips of one "
+            f"speaker against five and five of two; the highest threshold that lets at least "
+            f"{keep:.0%} of one-voice recordings adapt in every held-out corpus",
+            "held_out": measured,
+        },
         "data": {"corpus": sorted(set(corpus)), "clips": len(items), "speakers": len(set(speakers))},
         "licence": corpus_licence(sorted(set(corpus))),
         "command": command,
