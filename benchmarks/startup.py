@@ -16,7 +16,8 @@ the median and the slowest run are printed:
 Then one ``avemotion analyze`` call over the folder of short clips (default outputs, a fresh
 output folder), reported as a fraction of the clips' total duration. With ``--venv`` the size
 of that virtual environment is measured; ``--fresh-venv`` first makes one with ``pip install .``
-(the README's first command) in a temporary folder.
+(the README's first command) in a temporary folder, and also reports what the install added
+(``installed_mb``: avemotion and its dependencies, without the venv's own pip and setuptools).
 """
 
 from __future__ import annotations
@@ -93,8 +94,10 @@ def main() -> None:
         if args.fresh_venv:
             venv = Path(tmp) / "venv"
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            empty = folder_size(venv)  # the venv's own pip and setuptools, before avemotion
             subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(ROOT)], check=True,
                            env=os.environ | {"PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+            out["installed_mb"] = round((folder_size(venv) - empty) / 1e6, 1)
         if venv:
             out["venv_mb"] = round(folder_size(venv) / 1e6, 1)
             out["venv"] = "fresh, pip install ." if args.fresh_venv else str(venv)
