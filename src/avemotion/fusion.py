@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -140,12 +141,97 @@ def confidence_fusion(
     return _combine(parts, cfg.labels)
 
 
+def product_fusion(inputs: Mapping[str, ModalityInput], config: FusionOptions | None = None) -> dict[str, float] | None:
+    """Independent evidence multiplied (a product of experts): p ∝ Π_m p_m ** (coverage_m × w_m / max w).
+
+    Two calibrated lanes that each give their posterior about the same emotion from independent
+    evidence combine by multiplication: a class both find likely is more likely than either says,
+    and one lane's confident "not this" counts, which an average hides. Coverage makes a lane that
+    saw a sliver of the window count for less; a label a lane cannot express takes no part in its factor.
+    """
+    cfg = config or FusionOptions()
+    top = max(cfg.weights.values())
+    logp = np.zeros(len(cfg.labels))
+    seen = np.zeros(len(cfg.labels), bool)
+    for name, inp in inputs.items():
+        w = cfg.weights.get(name, 0) / top
+        if not inp.probabilities or w <= 0 or inp.coverage <= 0:
+            continue
+        p, mask = _aligned(inp.probabilities, cfg.labels)
+        exponent = float(np.clip(inp.coverage, 0, 1)) * w
+        logp += np.where(mask, exponent * np.log(np.clip(p, 1e-6, 1.0)), 0.0)
+        seen |= mask
+    if not seen.any():
+        return None
+    z = np.where(seen, logp - logp[seen].max(), -np.inf)
+    e = np.exp(z)
+    return {lab: round(float(v / e.sum()), 6) for lab, v in zip(cfg.labels, e, strict=True)}
+
+
+def learned_features(
+    face: np.ndarray | None, face_coverage: float, voice: np.ndarray | None, voice_coverage: float
+) -> np.ndarray:
+    """What the learned rule reads of one window: per lane (face, then voice) coverage x log p over
+    the seven face labels, the coverage, and 1 (0s for a lane that is not there)."""
+    parts = []
+    for p, cov in ((face, face_coverage), (voice, voice_coverage)):
+        if p is None:
+            parts.append(np.zeros(len(FACE_EMOTIONS) + 2))
+            continue
+        c = float(np.clip(cov, 0, 1))
+        parts.append(np.concatenate([c * np.log(np.clip(np.asarray(p, np.float64), 1e-6, 1.0)), [c, 1.0]]))
+    return np.concatenate(parts)
+
+
+@lru_cache(maxsize=1)
+def _learned_rule() -> tuple[np.ndarray, np.ndarray]:
+    import json
+
+    from .bundles import MODELS_DIR
+
+    data = json.loads((MODELS_DIR / "fusion_learned.json").read_text(encoding="utf-8"))
+    if data["labels"] != list(FACE_EMOTIONS):
+        raise ValueError("fusion_learned.json is not over the face labels")
+    return np.asarray(data["coef"]), np.asarray(data["intercept"])
+
+
+def learned_fusion(inputs: Mapping[str, ModalityInput], config: FusionOptions | None = None) -> dict[str, float] | None:
+    """The learned rule (``models/fusion_learned.json``, fitted by :mod:`avemotion.training.fusion`): a
+    regularised softmax regression over both lanes' log-probabilities and coverage. It fuses over the
+    seven face labels; a lane's weight of 0 leaves that lane out, and a window with one lane gets
+    that lane's distribution (there is nothing to combine)."""
+    cfg = config or FusionOptions()
+    lanes: dict[str, tuple[np.ndarray | None, float]] = {}
+    for name in ("face", "voice"):
+        inp = inputs.get(name)
+        if inp is not None and inp.probabilities and cfg.weights.get(name, 0) > 0 and inp.coverage > 0:
+            lanes[name] = (_aligned(inp.probabilities, FACE_EMOTIONS)[0], inp.coverage)
+        else:
+            lanes[name] = (None, 0.0)
+    present = [p for p, _ in lanes.values() if p is not None]
+    if not present:
+        return None
+    if len(present) == 1:  # one lane: nothing to combine, its own distribution
+        q = present[0]
+    else:
+        coef, intercept = _learned_rule()
+        z = coef @ learned_features(*lanes["face"], *lanes["voice"]) + intercept
+        q = np.exp(z - z.max())
+    p = align((q / q.sum()).astype(np.float32), list(FACE_EMOTIONS), list(cfg.labels))
+    return {lab: round(float(v), 6) for lab, v in zip(cfg.labels, p / p.sum(), strict=True)}
+
+
 #: Fusion rules by name, read by the command line, the server's /v1/options and the pipeline. A
 #: rule takes one window's ``{"face": ModalityInput, "voice": ModalityInput}`` and the options and
 #: returns a distribution over ``options.labels`` (or None); a rule marked with
 #: :func:`over_time` takes the list of every window's inputs and returns a list, so that it can
 #: look at neighbouring windows (smoothing, hysteresis).
-FUSION_RULES: dict = {"confidence": confidence_fusion, "weighted": weighted_average}
+FUSION_RULES: dict = {
+    "confidence": confidence_fusion,
+    "weighted": weighted_average,
+    "product": product_fusion,
+    "learned": learned_fusion,
+}
 
 
 def over_time(rule):

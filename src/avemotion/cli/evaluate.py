@@ -13,7 +13,7 @@ SHOWN = ("n", "accuracy", "unweighted_accuracy", "macro_f1", "expected_calibrati
 
 def add_parser(sub) -> None:
     ev = sub.add_parser("evaluate", help="speaker-independent (speech) or test-split (face) evaluation")
-    ev.add_argument("task", choices=["speech", "face"])
+    ev.add_argument("task", choices=["speech", "face", "fusion"])
     ev.add_argument("data", nargs="+", help="corpus folders or manifest CSVs (speech: several are pooled)")
     ev.add_argument(
         "--protocol",
@@ -79,6 +79,12 @@ def add_parser(sub) -> None:
         help="CNN: share of batches mixed (mixup, alpha 0.4; default 0)",
     )
     ev.add_argument("--corpus", default=None, help="force a corpus reader (ravdess, cremad, tess, savee, emodb)")
+    ev.add_argument(
+        "--voice",
+        metavar="HELD_OUT.csv",
+        help="fusion: held-out voice predictions (`evaluate speech ... --protocol loco` writes held_out.csv); "
+        "DATA is then a FER2013 split with ferplus.csv (test/), whose faces are paired with them",
+    )
     ev.add_argument("--out", default="avemotion-out/eval", help="folder for metrics.json and confusion.png")
     ev.set_defaults(func=run)
 
@@ -91,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     if args.mixup is not None:
         check_number("--mixup (share of batches)", args.mixup, 0.0, 1.0)
     out = Path(args.out)
+    if args.task == "fusion":
+        return _fusion(args, out)
     if args.task == "face":
         return _robustness(args, out) if args.robustness else _faces(args, out)
     if args.onnx or args.protocol != "loco":
@@ -235,6 +243,58 @@ def _save_held_out(out: Path, items, probabilities) -> None:
         w.writerow(["path", "corpus", "speaker", "emotion", *SPEECH_EMOTIONS])
         for it, p in zip(items, probabilities, strict=True):
             w.writerow([it.path, it.corpus, it.speaker, it.label, *(f"{v:.5f}" for v in p)])
+
+
+def _fusion(args: argparse.Namespace, out: Path) -> int:
+    """Each lane alone and every fusion rule on held-out voice + test face pairs, clean and degraded."""
+    from ..errors import OptionError
+    from ..evaluation.fusion import evaluate_fusion
+    from ..files import write_json
+
+    if not args.voice:
+        raise OptionError("evaluate fusion needs --voice HELD_OUT.csv (from evaluate speech --protocol loco)")
+    model = args.onnx or "face"
+    val = Path(args.data[0]).parent / "val"  # the learned rule is fitted on val faces, never the scored test ones
+    cross_fit = None
+    if val.is_dir():
+        from ..training.fusion import cross_fitted
+
+        cross_fit = cross_fitted(str(val), model, args.seed)
+    report = evaluate_fusion(args.voice, args.data[0], model=model, seed=args.seed, cross_fit=cross_fit)
+    write_json(report, out / "fusion.json")
+    print_fusion(report)
+    print(f"written: {out / 'fusion.json'}", file=sys.stderr)
+    return 0
+
+
+def print_fusion(report: dict) -> None:
+    """The fusion table: a row per condition and lane or rule; UA, accuracy, ECE, and against the better lane."""
+    from rich.table import Table
+
+    from ..report.tables import print_table
+
+    t = Table(title=f"Fusion on {report['pairs']} held-out voice + test face pairs (same emotion, two people)")
+    for c in ("condition", "scored", "UA", "accuracy", "ECE", "UA - better lane", "lost", "won"):
+        t.add_column(c, justify="left" if c in ("condition", "scored") else "right")
+    for cond, rows in report["conditions"].items():
+        for k, (name, m) in enumerate(rows.items()):
+            extra = (
+                [
+                    f"{m[x]:+.3f}" if x == "minus_better_lane" else f"{m[x]:.3f}"
+                    for x in ("minus_better_lane", "lost", "won")
+                ]
+                if "lost" in m
+                else ["", "", ""]
+            )
+            t.add_row(
+                cond if k == 0 else "",
+                name,
+                f"{m['unweighted_accuracy']:.3f}",
+                f"{m['accuracy']:.3f}",
+                f"{m['expected_calibration_error']:.3f}",
+                *extra,
+            )
+    print_table(t)
 
 
 def print_robustness(report: dict) -> None:

@@ -11,7 +11,7 @@ from .evaluate import SPEECH_KINDS
 
 def add_parser(sub) -> None:
     tr = sub.add_parser("train", help="train a model and export it to ONNX (needs the train extra)")
-    tr.add_argument("task", choices=["speech", "face"])
+    tr.add_argument("task", choices=["speech", "face", "fusion"])
     tr.add_argument("data", nargs="+", help="corpus folders or manifest CSVs (speech: several are pooled)")
     tr.add_argument("--model", default="encoder", choices=SPEECH_KINDS)
     tr.add_argument("--out", default="avemotion-out/models")
@@ -79,6 +79,8 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import require
 
+    if args.task == "fusion":
+        return _fusion(args)
     require("torch", "train", "avemotion train")
     onnx = _face(args) if args.task == "face" else _speech(args)
     print(f"written: {onnx} and {onnx.with_suffix('.json')}")
@@ -128,3 +130,21 @@ def _speech(args: argparse.Namespace) -> Path:
         command=command_line(),
         adaptive=args.adapt,
     )
+
+
+def _fusion(args: argparse.Namespace) -> int:
+    """The learned fusion rule, fitted on val faces and held-out voices: ``OUT/fusion_learned.json``."""
+    import json
+
+    from ..errors import OptionError
+    from ..training.fusion import train_rule
+
+    if not args.voice:
+        raise OptionError("train fusion needs --voice HELD_OUT.csv (from evaluate speech --protocol loco)")
+    card = train_rule(args.voice, args.data[0], seed=args.seed)
+    card["command"] = command_line() or "avemotion train fusion DATA --voice HELD_OUT.csv"
+    out = Path(args.out) / "fusion_learned.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    print(f"written: {out}")
+    return 0

@@ -43,7 +43,7 @@ def default_cache_dir() -> Path:
     return Path(root) / "features"
 
 
-def _cache_key(path: Path, kind: str, speed: float = 1.0) -> str:
+def _cache_key(path: Path, kind: str, speed: float = 1.0, codec: str | None = None) -> str:
     h = hashlib.sha1()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -51,6 +51,8 @@ def _cache_key(path: Path, kind: str, speed: float = 1.0) -> str:
     params = {"kind": kind, "sr": SAMPLE_RATE, "version": 3}  # 3: numpy front end (speech/dsp.py)
     if speed != 1.0:
         params["speed"] = speed
+    if codec:
+        params["codec"] = codec
     if kind == "logmel":
         params["logmel"] = LogMelConfig().to_dict()
     if kind in ENCODERS:
@@ -67,15 +69,46 @@ def speed_perturb(y: np.ndarray, factor: float, sr: int = SAMPLE_RATE) -> np.nda
     return y if factor == 1.0 else resample(y, int(round(sr * factor)), sr)
 
 
+#: Codec augmentations: what a recording goes through before the features are computed.
+CODECS = {"opus32": 32_000}
+
+
+def codec_roundtrip(y: np.ndarray, codec: str | None, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """``y`` encoded and decoded again (``"opus32"``: Ogg Opus at 32 kbps, 16 kHz mono, libopus through
+    PyAV), as a voice message or a call would carry it; ``None`` returns it unchanged. Two of the
+    corpora are stored so, and many users' recordings are: training on lossless clips alone would
+    learn the codec's absence."""
+    if not codec:
+        return y
+    import io
+
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="ogg") as out:
+        stream = out.add_stream("libopus", rate=sr, layout="mono")
+        stream.bit_rate = CODECS[codec]
+        frame = av.AudioFrame.from_ndarray(np.asarray(y, np.float32)[None, :], format="flt", layout="mono")
+        frame.sample_rate = sr
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    buf.seek(0)
+    with av.open(buf, "r") as inp:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+        chunks = [r.to_ndarray().reshape(-1) for f in inp.decode(audio=0) for r in resampler.resample(f)]
+    out_y = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return out_y[: len(y)].astype(np.float32)
+
+
 def _extract_one(args: tuple) -> np.ndarray:
-    path, kind, cache, speed = args if len(args) == 4 else (*args, 1.0)
+    path, kind, cache, speed, codec = (*args, 1.0, None)[:5] if len(args) < 5 else args
     p = Path(path)
     target = None
     if cache:
-        target = Path(cache) / kind / f"{_cache_key(p, kind, speed)}.npy"
+        target = Path(cache) / kind / f"{_cache_key(p, kind, speed, codec)}.npy"
         if target.exists():
             return np.load(target, allow_pickle=False)
-    feats = FEATURE_KINDS[kind](speed_perturb(load_audio(p), speed))
+    feats = FEATURE_KINDS[kind](codec_roundtrip(speed_perturb(load_audio(p), speed), codec))
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp.npy")
@@ -92,11 +125,13 @@ def extract_many(
     workers: int | None = None,
     progress: bool = True,
     speed: float = 1.0,
+    codec: str | None = None,
 ) -> list[np.ndarray]:
     """Features of ``kind`` ("baseline", "logmel", "functionals", "voice" or "whisper") for every path, in order.
 
-    ``speed`` other than 1 computes them on a speed-perturbed copy (:func:`speed_perturb`),
-    for training-set augmentation.
+    ``speed`` other than 1 computes them on a speed-perturbed copy (:func:`speed_perturb`), and
+    ``codec`` on a copy that went through that codec (:func:`codec_roundtrip`), for training-set
+    augmentation.
 
     Runs ``workers`` processes (default: all cores), shows a rich progress bar, and caches each
     result under ``cache_dir`` (None: no cache) keyed by file content and parameters, so a
@@ -105,12 +140,12 @@ def extract_many(
     if kind not in FEATURE_KINDS:
         raise ValueError(f"unknown feature kind {kind!r}; choose from {sorted(FEATURE_KINDS)}")
     cache = str(default_cache_dir()) if cache_dir == "default" else (str(cache_dir) if cache_dir else None)
-    jobs = [(str(p), kind, cache, float(speed)) for p in paths]
+    jobs = [(str(p), kind, cache, float(speed), codec) for p in paths]
     workers = workers or os.cpu_count() or 1
     from ..report.progress import progress_bar
 
     results: list[np.ndarray] = []
-    label = f"{kind} features" + (f" (speed x{speed:g})" if speed != 1.0 else "")
+    label = f"{kind} features" + (f" (speed x{speed:g})" if speed != 1.0 else "") + (f" ({codec})" if codec else "")
     with progress_bar(label, total=len(jobs), enabled=progress) as advance:
         if workers <= 1 or len(jobs) < 8:
             for job in jobs:

@@ -216,6 +216,8 @@ def adapted_features(
     rows each by ``k`` other clips of its speaker (the held-out voices' labels are never read)."""
     out = {}
     for kind, v in feats.items():
+        if "@" in kind:  # augmented copies: the adapted variant trains on the clips alone
+            continue
         x = np.stack(v).astype(np.float64)
         ref = x[tr].var(axis=0)
         z = np.empty_like(x)
@@ -454,10 +456,13 @@ def fit_predict(
     """
     out: dict[str, np.ndarray] = {}
     if model == "encoder":
-        w = balanced_weights(np.zeros(len(tr)) if corpus is None else corpus[tr], y[tr])
+        rows = np.concatenate([tr, codec_rows(feats, tr)])
+        w = balanced_weights(np.zeros(len(rows)) if corpus is None else corpus[rows], y[rows])
         for name, (kind, c) in ENCODER_MEMBERS.items():
             x = np.stack(feats[kind])
-            clf = MaskedSoftmax(c, n).fit(x[tr], y[tr], None if masks is None else masks[tr], w)
+            clf = MaskedSoftmax(c, n).fit(
+                with_codec_copies(feats, kind, tr), y[rows], None if masks is None else masks[rows], w
+            )
             out[name] = clf.predict_proba(x[te]).astype(np.float32)
         out["encoder"] = np.mean([out[k] for k in ENCODER_MEMBERS], axis=0)
     elif model in ("baseline", "linear"):
@@ -514,11 +519,52 @@ def _cached_fold(
     return p
 
 
+#: The codec the encoder recipe's lossless training clips are also heard through (None: off).
+#: Two corpora (nEMO, ASED) are stored as Opus and many users' recordings are coded so; each
+#: lossless clip joins training twice, as recorded and through the codec (the (corpus, class)
+#: balance computed over both, so no corpus weighs more for it). The adapted variant does not use it.
+ENCODER_CODEC: str | None = "opus32"
+LOSSLESS_SUFFIXES = (".flac", ".wav")
+
+
+def codec_features(items: Sequence[Item], kind: str, cache_dir="default", progress: bool = True) -> list:
+    """``kind`` of each lossless clip heard through :data:`ENCODER_CODEC`; None for the others."""
+    lossless = [i for i, it in enumerate(items) if Path(it.path).suffix.lower() in LOSSLESS_SUFFIXES]
+    made = extract_many(
+        [items[i].path for i in lossless], kind, cache_dir=cache_dir, progress=progress, codec=ENCODER_CODEC
+    )
+    out: list = [None] * len(items)
+    for i, f in zip(lossless, made, strict=True):
+        out[i] = f
+    return out
+
+
+def codec_rows(feats: dict[str, list], rows: np.ndarray) -> np.ndarray:
+    """Those of ``rows`` that have a codec copy in ``feats`` (none when the recipe has no codec)."""
+    key = next((k for k in feats if ENCODER_CODEC and k.endswith(f"@{ENCODER_CODEC}")), None)
+    if key is None:
+        return np.zeros(0, dtype=np.asarray(rows).dtype)
+    return np.array([i for i in rows if feats[key][i] is not None], dtype=np.asarray(rows).dtype)
+
+
+def with_codec_copies(feats: dict[str, list], kind: str, rows: np.ndarray) -> np.ndarray:
+    """The ``kind`` features of ``rows``, followed by those of their codec copies (:func:`codec_rows`)."""
+    x = np.stack([feats[kind][i] for i in rows])
+    copies = codec_rows(feats, rows)
+    if not len(copies):
+        return x
+    return np.concatenate([x, np.stack([feats[f"{kind}@{ENCODER_CODEC}"][i] for i in copies])])
+
+
 def model_features(items: Sequence[Item], model: str, cache_dir="default", progress: bool = True) -> dict[str, list]:
-    """Every feature kind ``model`` reads (and the speed-perturbed copies the linear member trains on)."""
+    """Every feature kind ``model`` reads (and the augmented copies its members train on: speed for
+    the linear member, the codec for the encoder's)."""
     feats = {kind: features_for(items, kind, cache_dir, progress) for kind in MODEL_FEATURES[model]}
     if model in ("linear", "ensemble"):
         feats.update(perturbed_functionals(items, cache_dir, progress))
+    if model == "encoder" and ENCODER_CODEC:
+        for kind in MODEL_FEATURES[model]:
+            feats[f"{kind}@{ENCODER_CODEC}"] = codec_features(items, kind, cache_dir, progress)
     return feats
 
 
@@ -669,7 +715,11 @@ def _encoder_onnx(
     masks = corpus_masks(items)
     corpus = np.array([it.corpus for it in items])
     speakers = speaker_keys(items)
-    weights = balanced_weights(corpus, y)
+    if adaptive:  # the adapted variant trains on the clips alone
+        feats = {k: v for k, v in feats.items() if "@" not in k}
+    every = np.arange(len(items))
+    rows = np.concatenate([every, codec_rows(feats, every)])
+    weights = balanced_weights(corpus[rows], y[rows])
     members: dict[str, nn.Module] = {}
     dims: dict[str, int] = {}
     for name, (kind, c) in ENCODER_MEMBERS.items():
@@ -678,7 +728,9 @@ def _encoder_onnx(
         if adaptive:
             x = standardise_by_speaker(x, speakers, reference_var).astype(np.float32)
             feats[kind] = list(x)  # a temperature (ADAPT_CALIBRATE) is then fitted on what the model was trained on
-        clf = MaskedSoftmax(c).fit(x, y, masks, weights)
+        else:
+            x = with_codec_copies(feats, kind, every)
+        clf = MaskedSoftmax(c).fit(x, y[rows], masks[rows], weights)
         coef = np.where(clf.seen_[:, None], clf.coef_, 0.0)
         intercept = np.where(clf.seen_, clf.intercept_, -30.0)  # a class no corpus had: never predicted
         members[name] = StandardisedLinear(clf.mean_, clf.scale_, coef, intercept)
