@@ -29,21 +29,26 @@ def fmt(v) -> str:
 
 
 def render(card: dict) -> str:
-    lines = [f"## `{card['name']}.onnx` — {card['task']}", ""]
+    ext = "json" if card["task"] == "fusion" else "onnx"  # the learned fusion rule is its coefficients
+    lines = [f"## `{card['name']}.{ext}` — {card['task']}", ""]
     lines.append(f"- **Architecture:** {card.get('architecture', '')}")
     if card.get("parameters"):
         lines.append(f"- **Parameters:** {card['parameters']:,}")
     if card.get("labels"):
         lines.append(f"- **Labels (output order):** {', '.join(card['labels'])}")
     inputs = card.get("inputs", {})
-    lines.append("- **Inputs:** " + "; ".join(f"`{k}` ({v.get('kind')})" for k, v in inputs.items()))
+    if inputs:
+        lines.append("- **Inputs:** " + "; ".join(f"`{k}` ({v.get('kind')})" for k, v in inputs.items()))
+    if card.get("features"):
+        lines.append(f"- **Reads:** {card['features']}")
     data = card.get("data", {})
     if data:
         lines.append("- **Data:** " + ", ".join(f"{k} {fmt(v)}" for k, v in data.items() if k != "classes"))
     lines.append(f"- **Licence:** {card.get('licence', '')}")
     if card.get("command"):
         lines.append(f"- **Made by:** `{card['command']}`")
-    lines.append(f"- **File:** {card.get('bytes', 0) / 1e6:.1f} MB, sha256 `{card.get('sha256', '')[:16]}…`")
+    if card.get("bytes"):
+        lines.append(f"- **File:** {card['bytes'] / 1e6:.1f} MB, sha256 `{card.get('sha256', '')[:16]}…`")
     if card.get("note"):
         lines.append(f"- **Note:** {card['note']}")
     q = card.get("quantisation")
@@ -70,6 +75,8 @@ def render(card: dict) -> str:
         if "training_data_unweighted_accuracy" in m:
             lines += ["", f"On its own training data (not a result, shown for contrast): UA "
                           f"{m['training_data_unweighted_accuracy']:.3f}"]
+        for cond, rows in (m.get("conditions") or {}).items():
+            lines += [f"- {cond}: " + "; ".join(f"{k} UA {v['unweighted_accuracy']:.3f}" for k, v in rows.items())]
         for key in sorted(k for k in m if k.startswith("leave_one_corpus_out")):
             loco = m[key]
             lines += ["", f"**Leave one corpus out** ({loco['protocol']}): mean UA {loco['mean_unweighted_accuracy']:.3f}, "

@@ -383,7 +383,7 @@ def test_weights_are_read_exactly_and_refused_with_their_reason(tmp_path):
 def test_fusion_options_say_what_is_wrong():
     from avemotion.errors import OptionError
 
-    with pytest.raises(OptionError, match=r"^fusion must be one of confidence, weighted, not 'vote'$"):
+    with pytest.raises(OptionError, match=r"^fusion must be one of confidence, weighted, product, learned, not 'vote'$"):
         FusionOptions(rule="vote")
     with pytest.raises(OptionError, match=r"^weights must map face/voice to numbers, got \[1, 2\]$"):
         FusionOptions(weights=[1, 2])

@@ -46,8 +46,10 @@ class FusionOptions:
     """
 
     rule: str = option(
-        "confidence",
-        "how the lanes are combined: confidence-aware, or the original system's fixed weighted average",
+        "learned",
+        "how the lanes are combined: learned (fitted on held-out voice + face pairs; beats the others in "
+        "docs/fusion.md), product (independent evidence multiplied), confidence (coverage x peakedness "
+        "weights) or weighted (the original system's fixed weighted average)",
         name="fusion",
         choices=lambda: list(FUSION_RULES),
     )

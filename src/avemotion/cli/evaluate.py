@@ -67,6 +67,12 @@ def add_parser(sub) -> None:
         "encoder, or with --onnx speech (its speech_adaptive variant)",
     )
     ev.add_argument(
+        "--steady",
+        action="store_true",
+        help="with --adapt-segments: each recording holds one emotion (its other clips share the clip's emotion), "
+        "the case adaptation can erase; default: clips of any emotion",
+    )
+    ev.add_argument(
         "--no-calibrate",
         action="store_true",
         help="leave-one-corpus-out: skip fitting the temperature (a third of the time; UA unchanged, ECE not)",
@@ -197,6 +203,7 @@ def _loco(args: argparse.Namespace, out: Path) -> int:
         cnn_config(args.seed, args.epochs, args.mixup),
         calibrate=not args.no_calibrate,
         adapt=args.adapt_segments,
+        steady=args.steady,
     )
     _save_held_out(out, items, report.pop("probabilities"))
     write_json(report, out / "metrics.json")

@@ -68,6 +68,11 @@ def add_parser(sub) -> None:
     )
     tr.add_argument("--label-smoothing", type=float, default=None, help="face: label smoothing of the loss")
     tr.add_argument(
+        "--voice",
+        metavar="HELD_OUT.csv",
+        help="fusion: held-out voice predictions (evaluate speech --protocol loco); DATA: FER2013 val/ (ferplus.csv)",
+    )
+    tr.add_argument(
         "--tta",
         action=argparse.BooleanOptionalAction,
         default=None,

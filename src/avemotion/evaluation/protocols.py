@@ -171,6 +171,7 @@ def leave_one_corpus_out(
     cache_dir="default",
     progress: bool = True,
     adapt: int | None = None,
+    steady: bool = False,
 ) -> dict:
     """Train on all corpora but one, test on that one, for each corpus in turn.
 
@@ -184,7 +185,9 @@ def leave_one_corpus_out(
 
     ``adapt=K`` (``encoder`` only) measures speaker adaptation: training clips standardised by their
     speaker's statistics, each held-out clip by ``K`` other unlabelled clips of its speaker (a
-    recording of K+1 segments of one voice), as ``speech_adaptive`` is used.
+    recording of K+1 segments of one voice), as ``speech_adaptive`` is used. ``steady`` builds those
+    recordings from clips of the same emotion only (a voice that holds one emotion throughout, the
+    case adaptation can erase); otherwise the K clips are of any emotion (a mixed recording).
     """
     corpus = np.array([it.corpus for it in items])
     corpora = sorted(set(corpus.tolist()))
@@ -199,11 +202,14 @@ def leave_one_corpus_out(
     if adapt and model != "encoder":
         raise AvemotionError("speaker adaptation (adapt) is measured for the encoder recipe only")
     speakers = speaker_keys(items)
+    recordings = np.array([f"{s}|{it.label}" for s, it in zip(speakers, items, strict=True)]) if steady else speakers
     per: dict[str, dict] = {}
     held_out = np.zeros((len(items), len(labels)), np.float32)
     for c in corpora:
         te, tr = np.flatnonzero(corpus == c), np.flatnonzero(corpus != c)
-        feats = adapted_features(all_feats, speakers, tr, te, adapt, seed) if adapt else all_feats
+        # held-out clips are read in recordings, training clips standardised by their speaker
+        keys = np.where(corpus == c, recordings, speakers)
+        feats = adapted_features(all_feats, keys, tr, te, adapt, seed) if adapt else all_feats
         probs = fit_predict(model, feats, y, tr, te, cfg, seed, len(labels), masks, corpus)
         temperature = (
             calibrate_across_corpora(
@@ -226,7 +232,9 @@ def leave_one_corpus_out(
     eces = [r["metrics"]["expected_calibration_error"] for r in per.values()]
     return {
         "model": model + ("_adaptive" if adapt else ""),
-        "protocol": _loco_protocol(adapt),
+        "protocol": _loco_protocol(adapt)
+        + ("; steady recordings: the other clips share the clip's emotion" if adapt and steady else ""),
+        "steady": bool(adapt and steady),
         "adapt": adapt,
         "corpora": per,
         "mean_unweighted_accuracy": round(float(np.mean(uas)), 4),
