@@ -269,9 +269,21 @@ def _fusion(args: argparse.Namespace, out: Path) -> int:
         cross_fit = cross_fitted(str(val), model, args.seed)
     report = evaluate_fusion(args.voice, args.data[0], model=model, seed=args.seed, cross_fit=cross_fit)
     write_json(report, out / "fusion.json")
+    (out / "fusion.md").write_text(fusion_markdown(report), encoding="utf-8")
     print_fusion(report)
-    print(f"written: {out / 'fusion.json'}", file=sys.stderr)
+    print(f"written: {out / 'fusion.json'}, {out / 'fusion.md'}", file=sys.stderr)
     return 0
+
+
+def fusion_markdown(report: dict) -> str:
+    """The fusion table in Markdown: a row per condition, UA of each lane alone and each rule (the README's)."""
+    conds = report["conditions"]
+    names = list(dict.fromkeys(k for rows in conds.values() for k in rows))
+    lines = ["| condition | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for cond, rows in conds.items():
+        cells = [f"{rows[n]['unweighted_accuracy']:.3f}" if n in rows else "–" for n in names]
+        lines.append(f"| {cond} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def print_fusion(report: dict) -> None:

@@ -852,6 +852,8 @@ def _export_encoder(items: Sequence[Item], y: np.ndarray, path: Path, *, adaptiv
             "class) cell weighted alike (balanced_weights)",
         },
     }
+    if ENCODER_CODEC and not adaptive:
+        card["training"]["augmentation"] = CODEC_AUGMENTATION
     if adaptive:
         card["adaptation"] = ADAPTATION_CARD
         if not calibrated:
@@ -859,6 +861,10 @@ def _export_encoder(items: Sequence[Item], y: np.ndarray, path: Path, *, adaptiv
     return card
 
 
+CODEC_AUGMENTATION = (
+    "each lossless clip (RAVDESS, CASIA, EMOVO) also heard through Ogg Opus at 32 kbps (libopus, 16 kHz "
+    "mono); the (corpus, class) balance computed over the clips and their copies"
+)
 ADAPTATION_CARD = {
     "adapts": "speech",
     "over": "the segments of one recording, given as one batch",
