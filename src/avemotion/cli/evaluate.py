@@ -54,6 +54,12 @@ def add_parser(sub) -> None:
         help="with --robustness: also score the first model on box crops without eye alignment",
     )
     ev.add_argument("--limit", type=int, default=None, help="with --robustness: score this many faces (seeded)")
+    _add_speech_arguments(ev)
+    ev.set_defaults(func=run)
+
+
+def _add_speech_arguments(ev) -> None:
+    """Speech protocols' options (folds, seed, adaptation), the fusion pairing and the output folder."""
     ev.add_argument("--folds", type=int, default=6)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--epochs", type=int, default=None, help="override the CNN's epochs")
@@ -92,7 +98,6 @@ def add_parser(sub) -> None:
         "DATA is then a FER2013 split with ferplus.csv (test/), whose faces are paired with them",
     )
     ev.add_argument("--out", default="avemotion-out/eval", help="folder for metrics.json and confusion.png")
-    ev.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -162,6 +162,24 @@ def _loco_protocol(adapt: int | None) -> str:
     return protocol
 
 
+def _temperature(
+    feats: dict,
+    y: np.ndarray,
+    corpus: np.ndarray,
+    masks: np.ndarray,
+    tr: np.ndarray,
+    model: str,
+    cfg: CNNConfig,
+    seed: int,
+) -> float:
+    """The temperature fitted on the training corpora alone (1.0 with a single one: nothing to fit on)."""
+    if len(set(corpus[tr].tolist())) < 2:
+        return 1.0
+    return calibrate_across_corpora(
+        {k: [v[i] for i in tr] for k, v in feats.items()}, y[tr], corpus[tr], masks[tr], model, cfg, seed
+    )
+
+
 def leave_one_corpus_out(
     items: Sequence[Item],
     model: str = "encoder",
@@ -211,13 +229,8 @@ def leave_one_corpus_out(
         keys = np.where(corpus == c, recordings, speakers)
         feats = adapted_features(all_feats, keys, tr, te, adapt, seed) if adapt else all_feats
         probs = fit_predict(model, feats, y, tr, te, cfg, seed, len(labels), masks, corpus)
-        temperature = (
-            calibrate_across_corpora(
-                {k: [v[i] for i in tr] for k, v in feats.items()}, y[tr], corpus[tr], masks[tr], model, cfg, seed
-            )
-            if calibrate and (ADAPT_CALIBRATE or not adapt) and len(set(corpus[tr].tolist())) > 1
-            else 1.0
-        )
+        fit_t = calibrate and (ADAPT_CALIBRATE or not adapt)
+        temperature = _temperature(feats, y, corpus, masks, tr, model, cfg, seed) if fit_t else 1.0
         result: dict[str, Any] = {"train_corpora": sorted(set(corpus[tr].tolist())), "n_test": int(len(te))}
         result |= _score_held_out(probs, model, y[tr], y[te], temperature)
         held_out[te] = with_temperature(probs[model], temperature)
