@@ -28,7 +28,7 @@ def run(capsys, *argv):
 def check_schema(data: dict) -> None:
     """result.json against its published JSON Schema (where jsonschema is installed: the test extra)."""
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((ROOT / "src" / "avemotion" / "schemas" / "analysis-1.0.json").read_text())
+    schema = json.loads((ROOT / "src" / "avemotion" / "schemas" / "analysis-1.1.json").read_text())
     jsonschema.validate(json.loads(json.dumps(data)), schema)
 
 
@@ -118,7 +118,7 @@ def test_every_output_for_a_real_clip(tmp_path, capsys):
     for name in ("result.json", "timeline.csv", "timeline.png", "annotated.mp4", "report.html"):
         assert (out / name).stat().st_size > 0, name
     data = json.loads((out / "result.json").read_text())
-    assert data["schema"] == "avemotion.analysis" and data["schema_version"] == "1.0"
+    assert data["schema"] == "avemotion.analysis" and data["schema_version"] == "1.1"
     check_schema(data)
     for lane in ("fused", "face"):
         assert set(data["summary"][lane]) == set(FACE_EMOTIONS)

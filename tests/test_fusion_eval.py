@@ -99,3 +99,66 @@ def test_evaluate_fusion_needs_the_voice_predictions(capsys, tmp_path):
 
     assert main(["evaluate", "fusion", str(tmp_path)]) == 2
     assert "needs --voice" in capsys.readouterr().err
+
+
+# -- valence and arousal, derived ---------------------------------------------------------------------
+
+
+def test_valence_arousal_are_the_expected_coordinates_of_the_distribution():
+    from avemotion.affect import COORDINATES, valence_arousal
+
+    assert valence_arousal({"happy": 1.0}) == {"valence": 0.81, "arousal": 0.51}  # Russell & Mehrabian 1977
+    assert valence_arousal({"neutral": 1.0}) == {"valence": 0.0, "arousal": 0.0}
+    mix = valence_arousal({"angry": 0.25, "sad": 0.75})
+    assert mix == pytest.approx({"valence": 0.25 * -0.51 + 0.75 * -0.63, "arousal": 0.25 * 0.59 + 0.75 * -0.27},
+                                abs=1e-4)
+    assert valence_arousal({"contempt": 1.0}) is None and valence_arousal(None) is None
+    calm = COORDINATES["calm"]
+    assert calm[0] > 0 > calm[1] and calm[0] == pytest.approx(-calm[1])  # relaxation, 315 degrees
+
+
+def test_result_json_carries_derived_affect_and_stays_valid_for_both_schema_versions(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from avemotion.pipeline import analyze
+
+    from .test_analyze import ROOT, write_video
+
+    data = json.loads(json.dumps(analyze(write_video(tmp_path / "v.mp4", 1.5)).to_dict()))
+    assert data["schema_version"] == "1.1" and "derived" in data["affect"]
+    for w in data["timeline"]:
+        assert set(w["affect"]) == {"face", "voice", "fused"}
+        if w["fused"]:
+            from avemotion.affect import valence_arousal
+
+            assert w["affect"]["fused"] == valence_arousal(w["fused"])
+    schemas = ROOT / "src" / "avemotion" / "schemas"
+    jsonschema.validate(data, json.loads((schemas / "analysis-1.1.json").read_text()))
+    old = {k: v for k, v in data.items() if k != "affect"} | {"schema_version": "1.0"}
+    old["timeline"] = [{k: v for k, v in w.items() if k != "affect"} for w in data["timeline"]]
+    jsonschema.validate(old, json.loads((schemas / "analysis-1.0.json").read_text()))  # 1.0 fields unchanged
+
+
+def test_affect_is_scored_against_intensity_and_valence_sign(tmp_path):
+    from avemotion.evaluation.affect import evaluate_affect
+    from avemotion.taxonomy import SPEECH_EMOTIONS
+
+    rows = []
+    for i in range(8):  # RAVDESS names: the 4th field is the intensity (01 normal, 02 strong)
+        strong = i % 2 == 1
+        p = dict.fromkeys(SPEECH_EMOTIONS, 0.0)
+        p["angry"], p["sad"] = (0.9, 0.1) if strong else (0.3, 0.7)
+        rows.append({"path": f"Actor_01/03-01-05-{'02' if strong else '01'}-01-0{i % 2 + 1}-01.flac",
+                     "corpus": "ravdess", "speaker": "01", "emotion": "angry", **p})
+    p = dict.fromkeys(SPEECH_EMOTIONS, 0.0) | {"happy": 1.0}
+    rows.append({"path": "x.wav", "corpus": "other", "speaker": "a", "emotion": "sad", **p})
+    f = tmp_path / "held_out.csv"
+    with open(f, "w", newline="") as out:
+        import csv
+
+        w = csv.DictWriter(out, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    report = evaluate_affect(f)
+    assert report["arousal_auc_strong_vs_normal"]["per_emotion"] == {"angry": 1.0}
+    assert report["valence_sign_accuracy"]["other"] == {"accuracy": 0.0, "clips": 1}
+    assert report["valence_sign_accuracy"]["ravdess"]["accuracy"] == 1.0

@@ -55,7 +55,7 @@ def test_the_job_machinery_knows_no_web_framework():
 
 #: Layers from the bottom up; a module may import its own layer and those below, never above.
 LAYERS = [
-    {"_version", "errors", "taxonomy", "files", "options"},
+    {"_version", "errors", "taxonomy", "files", "options", "affect"},
     {"media", "bundles"},
     {"face", "speech"},
     {"fusion", "datasets", "live", "pipeline"},

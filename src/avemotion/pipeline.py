@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from ._version import __version__
+from .affect import SOURCE as AFFECT_SOURCE
+from .affect import valence_arousal
 from .errors import MediaError
 from .face.analyzer import Face, FaceOptions
 from .face.track import IoUTracker, smooth_over_time
@@ -43,7 +45,7 @@ from .options import OPTIONS, declare
 from .speech.analyzer import SpeechOptions
 from .taxonomy import as_dict, top_label
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: valence and arousal (derived) beside the distributions
 
 
 # The analysis options (:mod:`avemotion.options`): each analyser's, declared once on its options
@@ -207,8 +209,11 @@ class AnalysisResult:
         d = asdict(self)
         d = {"schema": "avemotion.analysis", "schema_version": SCHEMA_VERSION, "avemotion": __version__, **d}
         d["label"] = self.label
+        d["affect"] = {lane: valence_arousal(self.summary.get(lane)) for lane in ("face", "voice", "fused")}
+        d["affect"]["derived"] = AFFECT_SOURCE
         for w, wd in zip(self.timeline, d["timeline"], strict=True):
             wd["label"] = w.label
+            wd["affect"] = _window_affect(w)
         for t, td in zip(self.tracks, d["tracks"], strict=True):
             td["label"] = t.label
         return d
@@ -226,6 +231,9 @@ class AnalysisResult:
             for lab in self.fused_labels:
                 row[f"fused_{lab}"] = w.fused.get(lab) if w.fused else None
             row["fused_label"] = w.label
+            for lane_name, va in _window_affect(w).items():  # derived, see avemotion.affect
+                row[f"valence_{lane_name}"] = va["valence"] if va else None
+                row[f"arousal_{lane_name}"] = va["arousal"] if va else None
             rows.append(row)
         return rows
 
@@ -545,6 +553,15 @@ class VideoAnalyzer:
 
 
 _DEFAULT: dict[str, VideoAnalyzer] = {}
+
+
+def _window_affect(w: Window) -> dict[str, dict[str, float] | None]:
+    """A window's derived valence and arousal, per lane and fused (:mod:`avemotion.affect`)."""
+    return {
+        "face": valence_arousal(w.face.probabilities),
+        "voice": valence_arousal(w.voice.probabilities),
+        "fused": valence_arousal(w.fused),
+    }
 
 
 def _fused_summary(timeline: list[Window], labels: tuple[str, ...]) -> dict[str, float] | None:

@@ -13,7 +13,7 @@ SHOWN = ("n", "accuracy", "unweighted_accuracy", "macro_f1", "expected_calibrati
 
 def add_parser(sub) -> None:
     ev = sub.add_parser("evaluate", help="speaker-independent (speech) or test-split (face) evaluation")
-    ev.add_argument("task", choices=["speech", "face", "fusion"])
+    ev.add_argument("task", choices=["speech", "face", "fusion", "affect"])
     ev.add_argument("data", nargs="+", help="corpus folders or manifest CSVs (speech: several are pooled)")
     ev.add_argument(
         "--protocol",
@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.task == "fusion":
         return _fusion(args, out)
+    if args.task == "affect":
+        return _affect(args, out)
     if args.task == "face":
         return _robustness(args, out) if args.robustness else _faces(args, out)
     if args.onnx or args.protocol != "loco":
@@ -277,6 +279,22 @@ def _fusion(args: argparse.Namespace, out: Path) -> int:
     (out / "fusion.md").write_text(fusion_markdown(report), encoding="utf-8")
     print_fusion(report)
     print(f"written: {out / 'fusion.json'}, {out / 'fusion.md'}", file=sys.stderr)
+    return 0
+
+
+def _affect(args: argparse.Namespace, out: Path) -> int:
+    """Derived valence and arousal against what the corpora's labels say (RAVDESS intensity, valence sign)."""
+    from ..errors import OptionError
+    from ..evaluation.affect import evaluate_affect
+    from ..files import write_json
+
+    voice = args.voice or (args.data[0] if args.data and args.data[0].endswith(".csv") else None)
+    if not voice:
+        raise OptionError("evaluate affect needs --voice HELD_OUT.csv (from evaluate speech --protocol loco)")
+    report = evaluate_affect(voice)
+    write_json(report, out / "affect.json")
+    print(json.dumps({k: v for k, v in report.items() if k != "protocol"}, indent=2))
+    print(f"written: {out / 'affect.json'}", file=sys.stderr)
     return 0
 
 

@@ -134,19 +134,39 @@ def draw_timeline(result, width: int = 1100, height: int = 650) -> np.ndarray:
     )
     _text(img, title, (axis.left, 14), 0.5)
     free = height - top - 40
-    heights = [int(free * r / 5.0) for r in (2.2, 1.3, 1.5)]
+    heights = [int(free * r / 5.7) for r in (2.2, 1.3, 1.5, 0.7)]
     y = top
     _draw_fused(img, result, axis, y, heights[0] - 10)
     y += heights[0]
-    lanes = (
-        ("face", list(result.models.get("face_labels", []))),
-        ("voice", list(result.models.get("voice_labels", []))),
-    )
-    for (lane, labels), lh in zip(lanes, heights[1:], strict=True):
-        _draw_lane(img, result, axis, lane, labels, y, lh - 10)
+    for lane, lh in zip(("face", "voice"), heights[1:3], strict=True):
+        _draw_lane(img, result, axis, lane, list(result.models.get(f"{lane}_labels", [])), y, lh - 10)
         y += lh
+    _draw_affect(img, result, axis, y, heights[3] - 10)
+    y += heights[3]
     _draw_time_axis(img, axis, y)
     return img
+
+
+def _draw_affect(img: np.ndarray, result, axis: _TimeAxis, y: int, h: int) -> None:
+    """The fused distribution's valence and arousal (derived: :mod:`avemotion.affect`), -1 to 1, two lines."""
+    import cv2
+
+    from ..affect import valence_arousal
+
+    cv2.line(img, (axis.left, y + h // 2), (axis.right, y + h // 2), (210, 210, 210), 1)
+    for k, (dim, colour) in enumerate((("valence", (119, 170, 34)), ("arousal", (0, 85, 204)))):
+        pts = [
+            (axis.x((w.start + w.end) / 2), int(round(y + h * (1 - va[dim]) / 2)))
+            for w in result.timeline
+            if (va := valence_arousal(w.fused))
+        ]
+        if len(pts) > 1:
+            cv2.polylines(img, [np.array(pts, np.int32)], False, colour, 2, cv2.LINE_AA)
+        elif pts:
+            cv2.circle(img, pts[0], 3, colour, -1, cv2.LINE_AA)
+        _text(img, f"{dim} (derived)", (axis.right + 12, y + 8 + 16 * k), 0.4, colour)
+    cv2.rectangle(img, (axis.left, y), (axis.right, y + h), (90, 90, 90), 1)
+    _text(img, "affect", (10, y + h // 2), 0.5)
 
 
 def _draw_fused(img: np.ndarray, result, axis: _TimeAxis, y: int, h: int) -> None:

@@ -102,7 +102,8 @@ function chart(r) {
   const W = 1000, left = 70, right = 110, top = 10, fusedH = 200, laneH = 12, gap = 18;
   const faceLabels = r.models.face_labels, voiceLabels = r.models.voice_labels || [];
   const fusedLabels = r.models.fused_labels || Object.keys((r.timeline.find((w) => w.fused) || {}).fused || {});
-  const H = top + fusedH + gap + laneH * faceLabels.length + gap + laneH * voiceLabels.length + 30;
+  const affectH = 60;  // fused valence and arousal (derived), -1 at the bottom, +1 at the top
+  const H = top + fusedH + gap + laneH * faceLabels.length + gap + laneH * voiceLabels.length + gap + affectH + 30;
   const t0 = r.timeline.length ? r.timeline[0].start : 0, t1 = r.timeline.length ? r.timeline[r.timeline.length - 1].end : 1;
   const x = (t) => left + (W - left - right) * (t - t0) / Math.max(1e-6, t1 - t0);
   const svg = el("svg", {viewBox: `0 0 ${W} ${H}`, width: W, height: H, id: "timeline-svg", role: "img",
@@ -131,6 +132,16 @@ function chart(r) {
     });
     if (r.status[lane] !== "ok") el("text", {x: (left + W - right) / 2, y: y0 + 4 + laneH * labels.length / 2, "font-size": 12, fill: "#888", "text-anchor": "middle"}, svg).textContent = r.status[lane];
     y0 += laneH * labels.length + gap;
+  }
+  // valence and arousal of the fused distribution: derived (result.json's affect), two lines
+  el("text", {x: 4, y: y0 + 10, "font-size": 12}, svg).textContent = "affect";
+  el("line", {x1: left, x2: W - right, y1: y0 + affectH / 2, y2: y0 + affectH / 2, stroke: "#ccc"}, svg);
+  for (const [dim, colour] of [["valence", "#2a7"], ["arousal", "#c50"]]) {
+    const pts = r.timeline.filter((w) => w.affect && w.affect.fused)
+      .map((w) => `${x((w.start + w.end) / 2)},${y0 + affectH * (1 - w.affect.fused[dim]) / 2}`);
+    if (pts.length) el("polyline", {points: pts.join(" "), fill: "none", stroke: colour, "stroke-width": 2, class: `affect-${dim}`}, svg);
+    const k = dim === "valence" ? 0 : 1;
+    el("text", {x: W - right + 10, y: y0 + 12 + k * 16, "font-size": 11, fill: colour}, svg).textContent = `${dim} (derived)`;
   }
   for (let t = Math.ceil(t0); t <= t1; t += Math.max(1, Math.round((t1 - t0) / 10))) {
     el("text", {x: x(t), y: H - 8, "font-size": 10, "text-anchor": "middle"}, svg).textContent = `${t}s`;
