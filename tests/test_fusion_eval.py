@@ -162,3 +162,33 @@ def test_affect_is_scored_against_intensity_and_valence_sign(tmp_path):
     assert report["arousal_auc_strong_vs_normal"]["per_emotion"] == {"angry": 1.0}
     assert report["valence_sign_accuracy"]["other"] == {"accuracy": 0.0, "clips": 1}
     assert report["valence_sign_accuracy"]["ravdess"]["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize("case", ["missing", "columns", "number", "empty"])
+def test_a_held_out_file_that_is_not_one_is_a_one_line_error(case, tmp_path, capsys):
+    from avemotion.cli import main
+    from avemotion.taxonomy import SPEECH_EMOTIONS
+
+    f = tmp_path / "held_out.csv"
+    head = "path,corpus,speaker,emotion," + ",".join(SPEECH_EMOTIONS)
+    text = {"columns": "a,b\n1,2\n", "number": head + "\nx.wav,c,s,angry," + ",".join(["oops"] * 8) + "\n",
+            "empty": head + "\n"}.get(case)
+    if text is not None:
+        f.write_text(text)
+    assert main(["evaluate", "affect", str(f), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"avemotion: error: {f}:"), err
+
+
+def test_held_out_predictions_round_trip(tmp_path):
+    from avemotion.datasets import Item
+    from avemotion.evaluation import read_held_out, write_held_out
+
+    items = [Item("a.wav", "angry", "s1", "c1"), Item("b.wav", "calm", "s2", "c2")]
+    p = np.array([[0.5] + [0.5 / 7] * 7, [0.0] * 7 + [1.0]], np.float32)
+    rows, back = read_held_out(write_held_out(tmp_path / "x" / "held_out.csv", items, p))
+    assert rows == [{"path": "a.wav", "corpus": "c1", "speaker": "s1", "emotion": "angry"},
+                    {"path": "b.wav", "corpus": "c2", "speaker": "s2", "emotion": "calm"}]
+    assert back == pytest.approx(p, abs=1e-5)
+    probs, y, kept = fe.read_voice(tmp_path / "x" / "held_out.csv")  # calm is read as neutral
+    assert y.tolist() == [0, fe.LABELS.index("neutral")] and probs[1][fe.LABELS.index("neutral")] == 1.0

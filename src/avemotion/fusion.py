@@ -1,16 +1,19 @@
 """Fusing the face's and the voice's emotion distributions into one.
 
-Two rules, both over one label set (the face's seven by default; the voice's ``calm`` is folded
-into ``neutral`` through :func:`avemotion.taxonomy.align`):
+Four rules, all over one label set (the face's seven by default; the voice's ``calm`` is folded
+into ``neutral`` through :func:`avemotion.taxonomy.align`), measured against each lane alone by
+``avemotion evaluate fusion`` (docs/fusion.md):
 
+* :func:`learned_fusion` — the default: a regularised softmax regression over both lanes'
+  log-probabilities and coverage, fitted on held-out voice and face pairs (``fusion_learned.json``).
+* :func:`product_fusion` — independent evidence multiplied, each lane raised to its coverage.
+* :func:`confidence_fusion` — each modality's fixed weight times its confidence in this window (how
+  much of the window it covered and how peaked its distribution is); below ``min_confidence`` dropped.
 * :func:`weighted_average` — the original system's rule: a fixed weight per modality, per emotion.
-* :func:`confidence_fusion` — the default: each modality's weight is its fixed weight times its
-  confidence in this window (how much of the window it covered — frames with a face, seconds
-  of speech — and how peaked its distribution is). A missing modality (no face, no speech)
-  gets no weight at all, never a vote for "neutral"; a modality below ``min_confidence`` is
-  dropped. An emotion that only one modality can express is fused from that modality alone.
 
-Both return ``None`` when no modality has anything to say.
+A missing modality (no face, no speech) gets no say at all, never a vote for "neutral"; an emotion
+that only one modality can express is fused from that modality alone. Every rule returns ``None``
+when no modality has anything to say.
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ class FusionOptions:
         choices=lambda: list(FUSION_RULES),
     )
     weights: dict[str, float] = option(
-        help="modality weights: face=0.6,voice=0.4 (the command line also takes a JSON file)",
+        help="modality weights: face=0.6,voice=0.4 (the command line also takes a JSON file); the learned rule "
+        "uses them only to leave a lane out (weight 0)",
         default_factory=lambda: {"face": 0.5, "voice": 0.5},
         parse=lambda text, local: load_weights(text, allow_file=local),
     )

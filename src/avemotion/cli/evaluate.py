@@ -199,6 +199,7 @@ def _loco(args: argparse.Namespace, out: Path) -> int:
     from ..files import write_json
 
     require("torch", "train", "these speech protocols retrain the model, which")
+    from ..evaluation import write_held_out
     from ..evaluation.protocols import leave_one_corpus_out
     from ..training.speech import cnn_config
 
@@ -212,7 +213,7 @@ def _loco(args: argparse.Namespace, out: Path) -> int:
         adapt=args.adapt_segments,
         steady=args.steady,
     )
-    _save_held_out(out, items, report.pop("probabilities"))
+    write_held_out(out / "held_out.csv", items, report.pop("probabilities"))
     write_json(report, out / "metrics.json")
     keys = ("unweighted_accuracy", "weighted_accuracy", "macro_f1", "expected_calibration_error")
     rows = {
@@ -239,24 +240,6 @@ def _loco(args: argparse.Namespace, out: Path) -> int:
     )
     print(f"written: {out / 'metrics.json'}", file=sys.stderr)
     return 0
-
-
-def _save_held_out(out: Path, items, probabilities) -> None:
-    """Every clip's held-out distribution (``held_out.csv``, and ``held_out.npy`` row by row), for
-    later studies such as fusion (``avemotion evaluate fusion``): no clip was heard by its model."""
-    import csv
-
-    import numpy as np
-
-    from ..taxonomy import SPEECH_EMOTIONS
-
-    out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "held_out.npy", np.asarray(probabilities, np.float32), allow_pickle=False)
-    with open(out / "held_out.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["path", "corpus", "speaker", "emotion", *SPEECH_EMOTIONS])
-        for it, p in zip(items, probabilities, strict=True):
-            w.writerow([it.path, it.corpus, it.speaker, it.label, *(f"{v:.5f}" for v in p)])
 
 
 def _fusion(args: argparse.Namespace, out: Path) -> int:

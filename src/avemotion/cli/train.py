@@ -92,23 +92,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The command-line arguments that are FaceConfig fields of the same name (None: the recipe's own).
+FACE_SETTINGS = (
+    "seed",
+    "epochs",
+    "device",
+    "time_budget",
+    "lr",
+    "photometric",
+    "class_power",
+    "init_from",
+    "tta",
+    "labels",
+    "label_smoothing",
+)
+
+
 def _face(args: argparse.Namespace) -> Path:
     from ..training.face import FaceConfig, train_and_export_face
 
-    cfg = FaceConfig.for_arch(
-        args.arch,
-        seed=args.seed,
-        epochs=args.epochs,
-        device=args.device,
-        time_budget=args.time_budget,
-        lr=args.lr,
-        photometric=args.photometric,
-        class_power=args.class_power,
-        init_from=args.init_from,
-        tta=args.tta,
-        labels=args.labels,
-        label_smoothing=args.label_smoothing,
-    )
+    cfg = FaceConfig.for_arch(args.arch, **{k: getattr(args, k) for k in FACE_SETTINGS})
     return train_and_export_face(
         args.data[0],
         Path(args.run or f"runs/face_{args.arch}"),

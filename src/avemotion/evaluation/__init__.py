@@ -2,8 +2,10 @@
 
 Modules: :mod:`.face` (a face model on a folder-per-class test set), :mod:`.speech` (a trained
 speech model on a held-out corpus), :mod:`.robustness` (FER2013 through the real detection path
-under what video does to a face). Cross-validation and leave-one-corpus-out train models, so they
-live in :mod:`avemotion.training.speech`. Nothing in face/ or speech/ imports this package.
+under what video does to a face), :mod:`.protocols` (speaker folds and leave one corpus out, which
+retrain a recipe: the ``train`` extra), :mod:`.fusion` and :mod:`.affect` (on held-out predictions,
+written and read here: :func:`write_held_out`, :func:`read_held_out`). Nothing in face/ or speech/
+imports this package.
 
 Unweighted accuracy (UA, the mean of per-class recalls; what speech-emotion papers report),
 weighted accuracy (WA, plain accuracy), macro-F1 and per-class recall, from scikit-learn.
@@ -125,3 +127,51 @@ def plot_confusion(
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+#: The first columns of ``held_out.csv``; the speech labels' probabilities follow.
+HELD_OUT_COLUMNS = ("path", "corpus", "speaker", "emotion")
+
+
+def write_held_out(path: Path, items: Sequence, probabilities: np.ndarray) -> Path:
+    """Every clip's held-out distribution over the speech labels, a row each (``evaluate speech --protocol
+    loco`` writes it; ``evaluate fusion`` and ``evaluate affect`` read it): no clip was heard by its model."""
+    import csv
+
+    from ..taxonomy import SPEECH_EMOTIONS
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow([*HELD_OUT_COLUMNS, *SPEECH_EMOTIONS])
+        for it, p in zip(items, probabilities, strict=True):
+            w.writerow([it.path, it.corpus, it.speaker, it.label, *(f"{v:.5f}" for v in p)])
+    return path
+
+
+def read_held_out(path: str | os.PathLike[str]) -> tuple[list[dict], np.ndarray]:
+    """The rows of a ``held_out.csv`` (path, corpus, speaker, emotion) and their (N, 8) distributions over
+    the speech labels; a one-line :class:`~avemotion.errors.AvemotionError` if it is not such a file."""
+    import csv
+
+    from ..errors import AvemotionError
+    from ..taxonomy import SPEECH_EMOTIONS
+
+    columns = [*HELD_OUT_COLUMNS, *SPEECH_EMOTIONS]
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise AvemotionError(
+                    f"not a held_out.csv of `evaluate speech --protocol loco`: no {missing[0]!r} column", path
+                )
+            rows = list(reader)
+        probs = np.array([[float(r[lab]) for lab in SPEECH_EMOTIONS] for r in rows], np.float32).reshape(-1, 8)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AvemotionError(f"cannot read it ({getattr(exc, 'strerror', None) or exc})".lower(), path) from None
+    except ValueError:
+        raise AvemotionError("a probability there is not a number", path) from None
+    if not rows:
+        raise AvemotionError("holds no clips", path)
+    return [{c: r[c] for c in HELD_OUT_COLUMNS} for r in rows], probs

@@ -9,7 +9,6 @@ surprise and neutral are left out (surprise's valence is disputed, neutral has n
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -23,11 +22,13 @@ _RAVDESS = re.compile(r"(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.\w+$")
 
 
 def _rows(held_out_csv: str | Path) -> list[dict]:
-    with open(held_out_csv, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        va = valence_arousal({lab: float(r[lab]) for lab in SPEECH_EMOTIONS})
-        r["valence"], r["arousal"] = (va["valence"], va["arousal"]) if va else (0.0, 0.0)
+    """The held-out rows, each with its derived valence and arousal."""
+    from . import read_held_out
+
+    rows, probs = read_held_out(held_out_csv)
+    for r, p in zip(rows, probs, strict=True):
+        va = valence_arousal(dict(zip(SPEECH_EMOTIONS, p.tolist(), strict=True))) or {"valence": 0.0, "arousal": 0.0}
+        r["valence"], r["arousal"] = va["valence"], va["arousal"]
     return rows
 
 

@@ -13,7 +13,6 @@ a face in only some frames, a short utterance, a blurred or small face, one lane
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,22 +73,19 @@ class Lane:
 
 
 def read_voice(held_out_csv: str | Path) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    """Held-out voice predictions (``evaluate speech --protocol loco`` wrote them): distributions over the
-    face labels (calm folded into neutral), true labels, and each clip's row (path, corpus, speaker)."""
-    rows, probs, y = [], [], []
-    with open(held_out_csv, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            label = target_of(row["emotion"], LABELS)
-            if label is None:
-                continue
-            p = np.array([float(row[lab]) for lab in SPEECH_EMOTIONS], np.float32)
-            probs.append(align(p, list(SPEECH_EMOTIONS), LABELS))
-            y.append(LABELS.index(label))
-            rows.append({k: row[k] for k in ("path", "corpus", "speaker", "emotion")})
-    return np.asarray(probs, np.float32), np.asarray(y), rows
+    """Held-out voice predictions (:func:`avemotion.evaluation.read_held_out`): distributions over the face
+    labels (calm folded into neutral), true labels, and each clip's row (path, corpus, speaker, emotion);
+    clips of an emotion the face labels lack are left out."""
+    from . import read_held_out
+
+    rows, speech = read_held_out(held_out_csv)
+    keep = [i for i, r in enumerate(rows) if target_of(r["emotion"], LABELS) is not None]
+    probs = align(speech[keep], list(SPEECH_EMOTIONS), LABELS).astype(np.float32)
+    y = np.array([LABELS.index(target_of(rows[i]["emotion"], LABELS)) for i in keep])  # type: ignore[arg-type]
+    return probs, y, [rows[i] for i in keep]
 
 
-def read_faces(fer_split: str | Path, model: str = "face") -> tuple[np.ndarray, np.ndarray]:
+def read_faces(fer_split: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Grey 48x48 crops of a FER2013 split's faces with a FER+ majority among :data:`LABELS`, and the labels."""
     from ..face.preprocess import crop_face
     from ..media import read_image
@@ -195,7 +191,7 @@ def evaluate_fusion(
     rules = {k: r for k, r in rules.items() if not getattr(r, "over_time", False) and k != "learned"}
     voice, vy, rows = read_voice(held_out_csv)
     fitted = cross_fit(voice, vy, rows) if cross_fit else None
-    crops, fy = read_faces(fer_test, model)
+    crops, fy = read_faces(fer_test)
     idx = pair_faces(vy, fy, seed)
     face_by_transform: dict[str | None, np.ndarray] = {}
     table = {}

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .speech_nets import conv_block
+
 
 class ImageStandardize(nn.Module):
     """(x - mean) / std per image: lighting and contrast of the camera stop mattering."""
@@ -61,15 +63,7 @@ class VGGFace(nn.Module):
         super().__init__()
         layers, cin = [], 1
         for w in widths:
-            layers += [
-                nn.Conv2d(cin, w, 3, padding=1, bias=False),
-                nn.BatchNorm2d(w),
-                nn.ReLU(inplace=True),
-                nn.Conv2d(w, w, 3, padding=1, bias=False),
-                nn.BatchNorm2d(w),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-            ]
+            layers += list(conv_block(cin, w, (2, 2)))  # flat: the state dict's keys stay features.N
             cin = w
         self.norm = ImageStandardize()
         self.features = nn.Sequential(*layers)

@@ -81,7 +81,7 @@ def rule_card(clf, data: dict) -> dict:
 def train_rule(held_out_csv: str, fer_val: str, model: str = "face", seed: int = 0) -> dict:
     """The rule fitted on every voice clip and the val faces: the shipped ``fusion_learned.json``."""
     voice, vy, rows = read_voice(held_out_csv)
-    crops, fy = read_faces(fer_val, model)
+    crops, fy = read_faces(fer_val)
     clf = fit_rule(face_sets(crops, model), fy, voice, vy, seed)
     return rule_card(
         clf,
@@ -100,7 +100,7 @@ def cross_fitted(fer_val: str, model: str = "face", seed: int = 0):
     faces with each half of the voices (split by speaker), each half's pairs scored by the other's."""
 
     def fit(voice: np.ndarray, vy: np.ndarray, rows: list[dict]) -> dict:
-        crops, fy = read_faces(fer_val, model)
+        crops, fy = read_faces(fer_val)
         faces = face_sets(crops, model)
         halves = speaker_halves(rows)
         clfs = {h: fit_rule(faces, fy, voice[halves != h], vy[halves != h], seed) for h in (0, 1)}

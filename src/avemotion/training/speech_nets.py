@@ -25,7 +25,8 @@ class UtteranceNorm(nn.Module):
         return x / std[:, None, None, None]
 
 
-def _block(cin: int, cout: int, pool: tuple[int, int]) -> nn.Sequential:
+def conv_block(cin: int, cout: int, pool: tuple[int, int]) -> nn.Sequential:
+    """Two 3x3 conv + BN + ReLU, then a max-pool: the VGG stage both the speech CNN and the face net use."""
     return nn.Sequential(
         nn.Conv2d(cin, cout, 3, padding=1, bias=False),
         nn.BatchNorm2d(cout),
@@ -50,7 +51,7 @@ class SpeechCNN(nn.Module):
         self.norm = UtteranceNorm()
         layers, cin = [], 1
         for w in widths:
-            layers.append(_block(cin, w, (2, 2)))
+            layers.append(conv_block(cin, w, (2, 2)))
             cin = w
         self.features = nn.Sequential(*layers)
         freq = n_mels // (2 ** len(widths))
