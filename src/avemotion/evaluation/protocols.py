@@ -216,7 +216,7 @@ def leave_one_corpus_out(
     labels = list(SPEECH_EMOTIONS)
     y = np.array([labels.index(it.label) for it in items])
     masks = corpus_masks(items)
-    all_feats = model_features(items, model, cache_dir, progress)
+    all_feats = model_features(items, model, cache_dir, progress, codec=not adapt)
     if adapt and model != "encoder":
         raise AvemotionError("speaker adaptation (adapt) is measured for the encoder recipe only")
     speakers = speaker_keys(items)

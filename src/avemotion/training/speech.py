@@ -556,13 +556,16 @@ def with_codec_copies(feats: dict[str, list], kind: str, rows: np.ndarray) -> np
     return np.concatenate([x, np.stack([feats[f"{kind}@{ENCODER_CODEC}"][i] for i in copies])])
 
 
-def model_features(items: Sequence[Item], model: str, cache_dir="default", progress: bool = True) -> dict[str, list]:
+def model_features(
+    items: Sequence[Item], model: str, cache_dir="default", progress: bool = True, codec: bool = True
+) -> dict[str, list]:
     """Every feature kind ``model`` reads (and the augmented copies its members train on: speed for
-    the linear member, the codec for the encoder's)."""
+    the linear member, the codec for the encoder's unless ``codec=False``, as the adapted variant,
+    which trains on the clips alone, asks)."""
     feats = {kind: features_for(items, kind, cache_dir, progress) for kind in MODEL_FEATURES[model]}
     if model in ("linear", "ensemble"):
         feats.update(perturbed_functionals(items, cache_dir, progress))
-    if model == "encoder" and ENCODER_CODEC:
+    if model == "encoder" and ENCODER_CODEC and codec:
         for kind in MODEL_FEATURES[model]:
             feats[f"{kind}@{ENCODER_CODEC}"] = codec_features(items, kind, cache_dir, progress)
     return feats
@@ -711,12 +714,10 @@ def _encoder_onnx(
 
     from .speech_nets import AveragedMembers, RecordingNorm, StandardisedLinear
 
-    feats = model_features(items, "encoder")
+    feats = model_features(items, "encoder", codec=not adaptive)
     masks = corpus_masks(items)
     corpus = np.array([it.corpus for it in items])
     speakers = speaker_keys(items)
-    if adaptive:  # the adapted variant trains on the clips alone
-        feats = {k: v for k, v in feats.items() if "@" not in k}
     every = np.arange(len(items))
     rows = np.concatenate([every, codec_rows(feats, every)])
     weights = balanced_weights(corpus[rows], y[rows])
