@@ -1,4 +1,5 @@
-"""Render the shipped models' JSON cards as one human-readable page: src/avemotion/models/README.md.
+"""Render the models' JSON cards as human-readable pages: src/avemotion/models/README.md (shipped) and
+lineage/README.md (earlier weights that shipped models were fine-tuned from; in the repository, not installed).
 
     python scripts/model_cards.py
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-MODELS = Path(__file__).resolve().parents[1] / "src" / "avemotion" / "models"
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "src" / "avemotion" / "models"
+LINEAGE = ROOT / "lineage"
 
 THIRD_PARTY = """## Third-party models
 
@@ -127,6 +130,15 @@ def main() -> None:
     page.append(THIRD_PARTY)
     (MODELS / "README.md").write_text("\n".join(page))
     print(f"wrote {MODELS / 'README.md'} ({len(cards)} cards)")
+    earlier = [json.loads(p.read_text()) for p in sorted(LINEAGE.glob("*.json"))]
+    page = ["# Earlier weights (not installed)", "",
+            "Models that shipped before and that a shipped model was fine-tuned from (its card's `--init-from`).",
+            "They stay in the repository so that every card's command can be run again, and out of the package,",
+            "which keeps the install small. Load one by path, e.g. `avemotion face PHOTO --model lineage/face_float.onnx`.",
+            "This page is rendered from their cards by `scripts/model_cards.py`.", ""]
+    page += [render(c) for c in earlier]
+    (LINEAGE / "README.md").write_text("\n".join(page))
+    print(f"wrote {LINEAGE / 'README.md'} ({len(earlier)} cards)")
 
 
 if __name__ == "__main__":
