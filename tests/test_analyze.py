@@ -109,6 +109,17 @@ def test_ravdess_speech_on_a_real_face_carries_a_voice_lane(tmp_path, va):
     # Voice's calm has no face counterpart: it folds into neutral, the fused set is the face's seven.
     assert set(r.summary["fused"]) == set(FACE_EMOTIONS)
     check_schema(r.to_dict())
+    # The file's fused answer is the rule once on the two lane summaries (what `evaluate fusion` scores),
+    # not the mean of the windows' fusions.
+    from avemotion.fusion import FUSION_RULES, ModalityInput
+
+    main = next(t for t in r.tracks if t.id == r.main_track)
+    heard = sum(s["end"] - s["start"] for s in r.speech_segments) / r.duration
+    once = FUSION_RULES[va.config.fusion.rule](
+        {"face": ModalityInput(r.summary["face"], main.presence), "voice": ModalityInput(r.summary["voice"], heard)},
+        va.config.fusion,
+    )
+    assert once is not None and all(abs(once[k] - r.summary["fused"][k]) < 1e-4 for k in FACE_EMOTIONS)
 
 
 def test_every_output_for_a_real_clip(tmp_path, capsys):

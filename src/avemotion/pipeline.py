@@ -441,7 +441,12 @@ class VideoAnalyzer:
         tracks = self._track_summaries(tracker, len(frames))
         face_summary = tracks[main.id].probabilities if main else None
         voice_summary = speech.probabilities if speech else None
-        fused = _fused_summary(timeline, c.fusion.labels)
+        fused = _fused_summary(
+            c.fusion,
+            timeline,
+            ModalityInput(face_summary, tracks[main.id].presence if main else 0.0),
+            ModalityInput(voice_summary, _speech_share(speech, duration)),
+        )
         status = {
             "face": "missing" if not info.has_video else ("ok" if main else "no face"),
             "voice": "missing" if speech is None else ("ok" if speech.has_speech else "no speech"),
@@ -564,8 +569,30 @@ def _window_affect(w: Window) -> dict[str, dict[str, float] | None]:
     }
 
 
-def _fused_summary(timeline: list[Window], labels: tuple[str, ...]) -> dict[str, float] | None:
-    """The file's fused distribution: the windows' fused distributions averaged, weighted by length."""
+def _fused_summary(
+    options: FusionOptions, timeline: list[Window], face: ModalityInput, voice: ModalityInput
+) -> dict[str, float] | None:
+    """The file's fused distribution: the rule applied once to the file's two lane summaries.
+
+    The face lane is the main track's mean distribution, observed on its share of the sampled
+    frames; the voice lane is the speech's distribution, observed on its share of the file. This is
+    the computation ``avemotion evaluate fusion`` scores on pairs (one face and one voice
+    distribution), so its table describes this summary; the windows keep their own fusions. A rule
+    over time (``over_time``) reads a sequence, not one file-long window: its windows' fused
+    distributions are averaged, weighted by length.
+    """
+    rule = FUSION_RULES[options.rule]
+    if getattr(rule, "over_time", False):
+        return _windows_mean(timeline, options.labels)
+    lanes = {
+        "face": face if face.probabilities else ModalityInput(None, 0.0),
+        "voice": voice if voice.probabilities else ModalityInput(None, 0.0),
+    }
+    return fuse_timeline(rule, [lanes], options)[0]
+
+
+def _windows_mean(timeline: list[Window], labels: tuple[str, ...]) -> dict[str, float] | None:
+    """The windows' fused distributions averaged, weighted by length (None: no window has one)."""
     fused_windows = [(w.fused, w.end - w.start) for w in timeline if w.fused]
     if not fused_windows:
         return None
@@ -573,6 +600,13 @@ def _fused_summary(timeline: list[Window], labels: tuple[str, ...]) -> dict[str,
         [[d[lab] for lab in labels] for d, _ in fused_windows], axis=0, weights=[wt for _, wt in fused_windows]
     )
     return as_dict(mean / mean.sum(), list(labels))
+
+
+def _speech_share(speech, duration: float) -> float:
+    """The share of the file the voice lane heard: its speech segments' total length over the duration."""
+    if speech is None or duration <= 0:
+        return 0.0
+    return round(min(1.0, sum(s.end - s.start for s in speech.segments) / duration), 4)
 
 
 def _voice_notes(path: Path, info: MediaInfo, speech, problem: str | None) -> list[str]:
