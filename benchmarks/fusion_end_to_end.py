@@ -68,8 +68,15 @@ def lanes_of(r, labels: list[str]) -> tuple[np.ndarray | None, float, np.ndarray
 
 
 def main() -> None:
-    from avemotion.evaluation.fusion import (LABELS, Condition, face_probabilities, fuse_pairs, pair_faces,
-                                             read_faces, read_voice)
+    from avemotion.evaluation.fusion import (
+        LABELS,
+        Condition,
+        face_probabilities,
+        fuse_pairs,
+        pair_faces,
+        read_faces,
+        read_voice,
+    )
     from avemotion.fusion import FUSION_RULES
     from avemotion.media import load_audio
     from avemotion.pipeline import VideoAnalyzer
@@ -82,7 +89,7 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    voice, vy, rows = read_voice(args.voice)
+    _, vy, rows = read_voice(args.voice)
     crops, fy = read_faces(args.faces)
     face_p = face_probabilities(crops)
     idx = pair_faces(vy, fy, args.seed)
