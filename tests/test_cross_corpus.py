@@ -44,6 +44,20 @@ def test_masked_softmax_does_not_learn_that_a_missing_class_is_rare():
     # a class no training clip has gets no probability at all
     two = MaskedSoftmax(C=1.0, n_classes=3).fit(xb, yb)
     assert np.all(two.predict_proba(probe)[:, 2] == 0)
+    # the absent weight moves between the two: 0 is the mask, 1 is the plain softmax
+    for w, like in ((0.0, masked), (1.0, plain)):
+        soft = MaskedSoftmax(C=1.0, n_classes=3, absent=np.array([0.0, 0.0, w])).fit(x, y, masks).predict_proba(probe)[0]
+        assert np.allclose(soft, like, atol=1e-3)
+    half = MaskedSoftmax(C=1.0, n_classes=3, absent=np.array([0.0, 0.0, 0.3])).fit(x, y, masks).predict_proba(probe)[0]
+    assert plain[2] < half[2] < masked[2]
+
+
+def test_the_encoder_recipe_counts_calm_as_wrong_for_corpora_without_it():
+    from avemotion.taxonomy import SPEECH_EMOTIONS
+    from avemotion.training.speech import absent_weights
+
+    w = dict(zip(SPEECH_EMOTIONS, absent_weights(), strict=True))
+    assert w["calm"] == 1.0 and w["disgust"] == 0.0 and w["surprise"] == 0.0
 
 
 

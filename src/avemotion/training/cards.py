@@ -37,7 +37,8 @@ CNN_TEXT = (
 
 ENCODER_TEXT = (
     "equal-weight average of three softmax regressions trained on several corpora at once, each clip's "
-    "loss over the classes its corpus has and every (corpus, class) cell weighted alike: (1) on 1,536 "
+    "loss over the classes its corpus has (calm, RAVDESS's alone, still counted as a wrong answer for the "
+    "other corpora's clips) and every (corpus, class) cell weighted alike: (1) on 1,536 "
     "statistics of a pretrained voice encoder (mean and std over time of each of the 3 LSTM layers "
     "of Resemblyzer's GE2E speaker encoder, models/voice_encoder.onnx), (2) on the 4,040 functionals, "
     "(3) on 2,048 statistics of Whisper base's audio encoder (mean and std over time of transformer "
