@@ -62,7 +62,7 @@ def lanes_of(r, labels: list[str]) -> tuple[np.ndarray | None, float, np.ndarray
         names = list(segs[0]["probabilities"])
         mean = np.average([[s["probabilities"][k] for k in names] for s in segs], axis=0,
                           weights=[s["end"] - s["start"] for s in segs])
-        voice = align(mean, names, labels)
+        voice = align(mean, names, [*labels, "calm"])  # as the rules get it: calm beside the face labels
     voice_cov = min(1.0, sum(s["end"] - s["start"] for s in segs) / max(r.duration, 1e-6))
     return face, face_cov, voice, voice_cov
 
@@ -72,6 +72,7 @@ def main() -> None:
         LABELS,
         Condition,
         face_probabilities,
+        folded,
         fuse_pairs,
         pair_faces,
         read_faces,
@@ -109,7 +110,7 @@ def main() -> None:
             agree += top_label(r.summary["fused"]) == LABELS[int(np.argmax(pair))]
             face_same += top_label(r.summary["face"]) == LABELS[int(np.argmax(face_p[f]))]
             alone = sa.analyze_file(rows[k]["path"])
-            voice_same += voc is not None and alone.probabilities is not None and int(np.argmax(voc)) == int(
+            voice_same += voc is not None and alone.probabilities is not None and int(np.argmax(folded(voc[None])[0])) == int(
                 np.argmax(align(np.array(list(alone.probabilities.values())), list(alone.probabilities), LABELS)))
             n += 1
     print(json.dumps({"pairs": n, "rule": va.config.fusion.rule,

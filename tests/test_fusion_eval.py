@@ -40,12 +40,13 @@ def test_product_weighs_a_lane_by_its_coverage_and_weight():
 
 def test_the_learned_rule_is_a_softmax_over_both_lanes_and_passes_one_lane_through(monkeypatch):
     rng = np.random.default_rng(0)
-    coef, intercept = rng.normal(size=(7, 18)), rng.normal(size=7)
+    coef, intercept = rng.normal(size=(7, 19)), rng.normal(size=7)
     monkeypatch.setattr(fusion, "_learned_rule", lambda: (coef, intercept))
     out = fusion.learned_fusion({"face": ModalityInput(FACE, 0.8), "voice": ModalityInput(VOICE, 0.4)})
     pf = np.array([FACE[k] for k in fe.LABELS])
     pv = np.array([VOICE[k] + (VOICE["calm"] if k == "neutral" else 0) for k in fe.LABELS])
-    phi = np.concatenate([0.8 * np.log(pf), [0.8, 1.0], 0.4 * np.log(pv), [0.4, 1.0]])
+    # the voice's calm counts twice: folded into neutral, and on its own (a quiet voice is evidence)
+    phi = np.concatenate([0.8 * np.log(pf), [0.8, 1.0], 0.4 * np.log(pv), [0.4, 1.0], [0.4 * np.log(VOICE["calm"])]])
     z = coef @ phi + intercept
     expected = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     assert [out[k] for k in fe.LABELS] == pytest.approx(expected.tolist(), abs=1e-5)
@@ -55,11 +56,18 @@ def test_the_learned_rule_is_a_softmax_over_both_lanes_and_passes_one_lane_throu
 
 def test_the_shipped_learned_rule_loads_and_is_registered():
     card = json.loads((fusion_dir() / "fusion_learned.json").read_text())
-    assert card["labels"] == fe.LABELS and np.asarray(card["coef"]).shape == (7, 18)
+    assert card["labels"] == fe.LABELS and np.asarray(card["coef"]).shape == (7, 19)
     assert "learned" in fusion.FUSION_RULES
     out = fusion.FUSION_RULES["learned"]({"face": ModalityInput(FACE, 1.0), "voice": ModalityInput(VOICE, 1.0)},
                                          FusionOptions())
-    assert sum(out.values()) == pytest.approx(1.0, abs=1e-4) and max(out, key=out.get) == "happy"
+    assert sum(out.values()) == pytest.approx(1.0, abs=1e-4)
+    # two lanes that agree on an emotion give that emotion, for every one of the seven
+    for k in fe.LABELS:
+        face = {lab: 0.7 if lab == k else 0.05 for lab in fe.LABELS}
+        voice = {lab: 0.44 if lab == k else 0.08 for lab in [*fe.LABELS, "calm"]}
+        out = fusion.FUSION_RULES["learned"]({"face": ModalityInput(face, 1.0), "voice": ModalityInput(voice, 1.0)},
+                                             FusionOptions())
+        assert max(out, key=out.get) == k
 
 
 def fusion_dir():

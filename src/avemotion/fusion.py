@@ -174,18 +174,35 @@ def product_fusion(inputs: Mapping[str, ModalityInput], config: FusionOptions | 
     return {lab: round(float(v / e.sum()), 6) for lab, v in zip(cfg.labels, e, strict=True)}
 
 
+#: The voice lane as the learned rule reads it: the face's labels and the voice's calm beside them.
+VOICE_FEATURE_LABELS = (*FACE_EMOTIONS, "calm")
+
+
 def learned_features(
     face: np.ndarray | None, face_coverage: float, voice: np.ndarray | None, voice_coverage: float
 ) -> np.ndarray:
     """What the learned rule reads of one window: per lane (face, then voice) coverage x log p over
-    the seven face labels, the coverage, and 1 (0s for a lane that is not there)."""
+    the seven face labels (the voice's calm folded into neutral), the coverage, and 1; then the voice's
+    coverage x log p(calm), which says a quiet voice apart from a neutral one (0s for a lane that is not
+    there). ``voice`` is over :data:`VOICE_FEATURE_LABELS` (calm in its own column), or over the face
+    labels alone for a voice without calm."""
+    k = len(FACE_EMOTIONS)
+    calm = 0.0
+    if voice is not None:
+        voice = np.asarray(voice, np.float64)
+        if len(voice) == k + 1:
+            calm = float(voice[k])
+            voice = voice[:k].copy()
+            voice[FACE_EMOTIONS.index("neutral")] += calm
     parts = []
     for p, cov in ((face, face_coverage), (voice, voice_coverage)):
         if p is None:
-            parts.append(np.zeros(len(FACE_EMOTIONS) + 2))
+            parts.append(np.zeros(k + 2))
             continue
         c = float(np.clip(cov, 0, 1))
         parts.append(np.concatenate([c * np.log(np.clip(np.asarray(p, np.float64), 1e-6, 1.0)), [c, 1.0]]))
+    c_voice = float(np.clip(voice_coverage, 0, 1)) if voice is not None else 0.0
+    parts.append(np.array([c_voice * np.log(np.clip(calm, 1e-6, 1.0)) if voice is not None else 0.0]))
     return np.concatenate(parts)
 
 
@@ -208,17 +225,19 @@ def learned_fusion(inputs: Mapping[str, ModalityInput], config: FusionOptions | 
     that lane's distribution (there is nothing to combine)."""
     cfg = config or FusionOptions()
     lanes: dict[str, tuple[np.ndarray | None, float]] = {}
+    alone: dict[str, np.ndarray] = {}  # each lane present, over the face labels
     for name in ("face", "voice"):
         inp = inputs.get(name)
         if inp is not None and inp.probabilities and cfg.weights.get(name, 0) > 0 and inp.coverage > 0:
-            lanes[name] = (_aligned(inp.probabilities, FACE_EMOTIONS)[0], inp.coverage)
+            labels = VOICE_FEATURE_LABELS if name == "voice" else FACE_EMOTIONS
+            lanes[name] = (_aligned(inp.probabilities, labels)[0], inp.coverage)
+            alone[name] = _aligned(inp.probabilities, FACE_EMOTIONS)[0]
         else:
             lanes[name] = (None, 0.0)
-    present = [p for p, _ in lanes.values() if p is not None]
-    if not present:
+    if not alone:
         return None
-    if len(present) == 1:  # one lane: nothing to combine, its own distribution
-        q = present[0]
+    if len(alone) == 1:  # one lane: nothing to combine, its own distribution
+        q = next(iter(alone.values()))
     else:
         coef, intercept = _learned_rule()
         z = coef @ learned_features(*lanes["face"], *lanes["voice"]) + intercept

@@ -23,6 +23,8 @@ from ..taxonomy import FACE_EMOTIONS, SPEECH_EMOTIONS, align, target_of
 from . import expected_calibration_error, score
 
 LABELS = list(FACE_EMOTIONS)
+#: The voice's distribution as the rules receive it (as in a video): the face labels and calm beside them.
+VOICE_LABELS = [*LABELS, "calm"]
 
 
 @dataclass(frozen=True)
@@ -72,17 +74,23 @@ class Lane:
     y: np.ndarray
 
 
-def read_voice(held_out_csv: str | Path) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def read_voice(held_out_csv: str | Path, keep_calm: bool = False) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Held-out voice predictions (:func:`avemotion.evaluation.read_held_out`): distributions over the face
-    labels (calm folded into neutral), true labels, and each clip's row (path, corpus, speaker, emotion);
-    clips of an emotion the face labels lack are left out."""
+    labels (calm folded into neutral; with ``keep_calm``, over :data:`VOICE_LABELS`, calm in its own
+    column, as the fusion rules get a voice in a video), true labels, and each clip's row (path, corpus,
+    speaker, emotion); clips of an emotion the face labels lack are left out."""
     from . import read_held_out
 
     rows, speech = read_held_out(held_out_csv)
     keep = [i for i, r in enumerate(rows) if target_of(r["emotion"], LABELS) is not None]
-    probs = align(speech[keep], list(SPEECH_EMOTIONS), LABELS).astype(np.float32)
+    probs = align(speech[keep], list(SPEECH_EMOTIONS), VOICE_LABELS if keep_calm else LABELS).astype(np.float32)
     y = np.array([LABELS.index(target_of(rows[i]["emotion"], LABELS)) for i in keep])  # type: ignore[arg-type]
     return probs, y, [rows[i] for i in keep]
+
+
+def folded(voice: np.ndarray) -> np.ndarray:
+    """Voice distributions over the face labels (calm folded into neutral), whichever set they are over."""
+    return voice if voice.shape[1] == len(LABELS) else align(voice, VOICE_LABELS, LABELS)
 
 
 def read_faces(fer_split: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +143,10 @@ def fuse_pairs(rule, face: np.ndarray | None, voice: np.ndarray | None, cond: Co
 
 
 def _dist(p: np.ndarray | None, i: int) -> dict[str, float] | None:
-    return None if p is None else {lab: float(v) for lab, v in zip(LABELS, p[i], strict=True)}
+    if p is None:
+        return None
+    labels = LABELS if p.shape[1] == len(LABELS) else VOICE_LABELS
+    return {lab: float(v) for lab, v in zip(labels, p[i], strict=True)}
 
 
 def scores(probs: np.ndarray, y: np.ndarray) -> dict:
@@ -154,13 +165,14 @@ def score_condition(
     """Each lane alone and every rule on the same pairs under one condition; for each rule, how often it
     is wrong where the better lane alone is right (``lost``) and right where that lane is wrong (``won``).
     ``fitted`` adds rules given as ``fit(face, voice, condition) -> fused distributions``."""
-    lanes = {"face alone": face if cond.face else None, "voice alone": voice if cond.voice else None}
+    face_in, voice_in = (face if cond.face else None), (voice if cond.voice else None)
+    lanes = {"face alone": face_in, "voice alone": None if voice_in is None else folded(voice_in)}
     out = {name: scores(p, y) for name, p in lanes.items() if p is not None}
     better = max(out, key=lambda k: out[k]["unweighted_accuracy"])
     better_right = lanes[better].argmax(1) == y  # type: ignore[union-attr]
-    made = {name: fuse_pairs(rule, lanes["face alone"], lanes["voice alone"], cond) for name, rule in rules.items()}
+    made = {name: fuse_pairs(rule, face_in, voice_in, cond) for name, rule in rules.items()}
     for name, fit in (fitted or {}).items():  # rules fitted here, each pair scored by one that never saw it
-        made[name] = fit(lanes["face alone"], lanes["voice alone"], cond)
+        made[name] = fit(face_in, voice_in, cond)
     for name, fused in made.items():
         right = fused.argmax(1) == y
         out[name] = scores(fused, y) | {
@@ -189,7 +201,7 @@ def evaluate_fusion(
 
     rules = dict(FUSION_RULES) if rules is None else rules
     rules = {k: r for k, r in rules.items() if not getattr(r, "over_time", False) and k != "learned"}
-    voice, vy, rows = read_voice(held_out_csv)
+    voice, vy, rows = read_voice(held_out_csv, keep_calm=True)
     fitted = cross_fit(voice, vy, rows) if cross_fit else None
     crops, fy = read_faces(fer_test)
     idx = pair_faces(vy, fy, seed)
