@@ -51,6 +51,7 @@ def lanes_of(r, labels: list[str]) -> tuple[np.ndarray | None, float, np.ndarray
     """The file's two lanes re-derived from the result's raw parts, not from its summary: the main
     track's per-frame distributions averaged (coverage: its share of the sampled frames) and the speech
     segments' distributions averaged by length (coverage: their share of the file)."""
+    from avemotion.evaluation.fusion import VOICE_LABELS
     from avemotion.taxonomy import align
 
     got = [f.probabilities for fr in r.frames for f in fr.faces if f.track == r.main_track]
@@ -62,7 +63,7 @@ def lanes_of(r, labels: list[str]) -> tuple[np.ndarray | None, float, np.ndarray
         names = list(segs[0]["probabilities"])
         mean = np.average([[s["probabilities"][k] for k in names] for s in segs], axis=0,
                           weights=[s["end"] - s["start"] for s in segs])
-        voice = align(mean, names, [*labels, "calm"])  # as the rules get it: calm beside the face labels
+        voice = align(mean, names, VOICE_LABELS)  # as the rules get it: calm beside the face labels
     voice_cov = min(1.0, sum(s["end"] - s["start"] for s in segs) / max(r.duration, 1e-6))
     return face, face_cov, voice, voice_cov
 

@@ -201,9 +201,8 @@ def learned_features(
             continue
         c = float(np.clip(cov, 0, 1))
         parts.append(np.concatenate([c * np.log(np.clip(np.asarray(p, np.float64), 1e-6, 1.0)), [c, 1.0]]))
-    c_voice = float(np.clip(voice_coverage, 0, 1)) if voice is not None else 0.0
-    parts.append(np.array([c_voice * np.log(np.clip(calm, 1e-6, 1.0)) if voice is not None else 0.0]))
-    return np.concatenate(parts)
+    calm_term = 0.0 if voice is None else float(np.clip(voice_coverage, 0, 1)) * np.log(max(calm, 1e-6))
+    return np.concatenate([*parts, [calm_term]])
 
 
 @lru_cache(maxsize=1)

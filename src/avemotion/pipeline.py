@@ -584,11 +584,7 @@ def _fused_summary(
     rule = FUSION_RULES[options.rule]
     if getattr(rule, "over_time", False):
         return _windows_mean(timeline, options.labels)
-    lanes = {
-        "face": face if face.probabilities else ModalityInput(None, 0.0),
-        "voice": voice if voice.probabilities else ModalityInput(None, 0.0),
-    }
-    return fuse_timeline(rule, [lanes], options)[0]
+    return fuse_timeline(rule, [{"face": face, "voice": voice}], options)[0]
 
 
 def _windows_mean(timeline: list[Window], labels: tuple[str, ...]) -> dict[str, float] | None:

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fusion import VOICE_FEATURE_LABELS
 from ..taxonomy import FACE_EMOTIONS, SPEECH_EMOTIONS, align, target_of
 from . import expected_calibration_error, score
 
 LABELS = list(FACE_EMOTIONS)
 #: The voice's distribution as the rules receive it (as in a video): the face labels and calm beside them.
-VOICE_LABELS = [*LABELS, "calm"]
+VOICE_LABELS = list(VOICE_FEATURE_LABELS)
 
 
 @dataclass(frozen=True)
