@@ -114,8 +114,9 @@ def main() -> None:
     for held in sorted(set(corpus.tolist())):
         te, tr = np.flatnonzero(corpus == held), np.flatnonzero(corpus != held)
         probs = []
-        for kind, c in ENCODER_MEMBERS.values():
-            xtr, xte = feats[kind][tr], feats[kind][te]
+        for m in ENCODER_MEMBERS.values():
+            kind, c = m.kind, m.C
+            xtr, xte = m.read(feats[kind][tr]), m.read(feats[kind][te])
             ytr, mtr, groups = y[tr], masks[tr], corpus[tr]
             if copies[kind]:
                 xtr = np.concatenate([xtr] + [a[tr] for a in copies[kind]])

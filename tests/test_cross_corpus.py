@@ -373,3 +373,56 @@ def test_encoder_export_checks_onnx_against_torch(tmp_path):
     x = np.random.default_rng(0).random((3, 11, 4)).astype(np.float32)
     got = inference_session(path).run(None, {"x": x})[0]
     assert got.shape == (3, 8) and np.allclose(got, np.concatenate([x.mean(1), x.std(1, ddof=1)], 1), atol=1e-5)
+
+
+def test_temperature_groups_weigh_alike():
+    """A large well-calibrated group and a small over-confident one: pooled, the large one sets T;
+    with groups, each counts the same and T lands between."""
+    pytest.importorskip("torch")
+    from avemotion.training.export import fit_temperature
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 4400)
+    logits = rng.normal(0, 1, (4400, 4))
+    logits[np.arange(4400), y] += 1.0
+    logits[4000:] *= 3  # the small group: three times over-confident
+    groups = np.r_[np.zeros(4000), np.ones(400)]
+    pooled = fit_temperature(logits, y)
+    alike = fit_temperature(logits, y, groups)
+    assert pooled < 1.3 and 1.5 < alike < 2.8
+    one = fit_temperature(logits[:4000], y[:4000], groups[:4000])
+    assert one == pytest.approx(fit_temperature(logits[:4000], y[:4000]))
+
+
+def test_a_member_reads_its_descriptors_and_exports_over_all_columns():
+    pytest.importorskip("torch")
+    import torch
+
+    from avemotion.speech.features import DESCRIPTORS, FUNCTIONAL_DIM
+    from avemotion.training.speech import SPECTRAL_PROSODIC, MaskedSoftmax, Member, _standardised_linear
+
+    m = Member("functionals", 0.003, descriptors=SPECTRAL_PROSODIC)
+    cols = m.columns()
+    assert len(cols) == 680 and cols.min() == 84 * 20 and cols.max() == FUNCTIONAL_DIM - 1
+    assert DESCRIPTORS[SPECTRAL_PROSODIC[0]] == "spectral_centroid" and DESCRIPTORS[-1] == "pitch_semitones"
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (300, FUNCTIONAL_DIM)).astype(np.float32)
+    y = (x[:, 100 * 20] > 0).astype(int)  # the pitch descriptor's mean tells the class
+    x[:, 0] += y * 5  # a log-mel band the member must not read
+    clf = MaskedSoftmax(C=1.0, n_classes=2).fit(m.read(x), y)
+    net = _standardised_linear(clf, cols, FUNCTIONAL_DIM)
+    with torch.no_grad():
+        full = net(torch.from_numpy(x)).numpy()
+    assert full == pytest.approx(clf.predict_proba(m.read(x)), abs=1e-5)
+    assert float(net.linear.weight[:, 0].abs().max()) == 0.0
+    assert Member("voice", 0.003).read(x) is x
+
+
+def test_the_card_names_codec_consistency_only_where_codec_copies_trained():
+    from avemotion.training.speech import ENCODER_MEMBERS, _member_card
+
+    voice = ENCODER_MEMBERS["voice"]
+    assert voice.consistency > 0 and _member_card(voice)["codec_consistency"] == voice.consistency
+    assert "codec_consistency" not in _member_card(voice, codec=False)  # speech_adaptive: no codec copies
+    card = _member_card(ENCODER_MEMBERS["functionals"])
+    assert card["dim_read"] == 680 and card["descriptors"][-1] == "pitch_semitones"

@@ -131,8 +131,30 @@ FUNCTIONALS = (
     "argmax",
     "argmin",
 )
-#: Frame descriptors in :func:`functional_features` (64 mel + 20 MFCC + 17 spectral/prosodic).
-N_DESCRIPTORS = 101
+#: The frame descriptors of :func:`functional_features`, in order: 64 log-mel bands, 20 MFCC, then
+#: 17 of spectral shape, energy, voicing and pitch.
+DESCRIPTORS: tuple[str, ...] = (
+    *(f"logmel_{i}" for i in range(64)),
+    *(f"mfcc_{i}" for i in range(20)),
+    "spectral_centroid",
+    "spectral_spread",
+    "spectral_flatness",
+    "rolloff_25",
+    "rolloff_50",
+    "rolloff_75",
+    "rolloff_90",
+    "spectral_flux",
+    "spectral_entropy",
+    "spectral_skewness",
+    "spectral_kurtosis",
+    "spectral_slope",
+    "high_low_ratio",
+    "energy",
+    "zero_crossing_rate",
+    "voicing",
+    "pitch_semitones",
+)
+N_DESCRIPTORS = len(DESCRIPTORS)  # 101
 FUNCTIONAL_DIM = 2 * N_DESCRIPTORS * len(FUNCTIONALS)  # 4040
 FUNCTIONAL_MIN_SAMPLES = 4000  # shorter trimmed signals are zero-padded (pitch needs 1024-sample frames)
 

@@ -40,9 +40,14 @@ ENCODER_TEXT = (
     "loss over the classes its corpus has (calm, RAVDESS's alone, still counted as a wrong answer for the "
     "other corpora's clips) and every (corpus, class) cell weighted alike: (1) on 1,536 "
     "statistics of a pretrained voice encoder (mean and std over time of each of the 3 LSTM layers "
-    "of Resemblyzer's GE2E speaker encoder, models/voice_encoder.onnx), (2) on the 4,040 functionals, "
-    "(3) on 2,048 statistics of Whisper base's audio encoder (mean and std over time of transformer "
-    "blocks 2 and 3, models/whisper_encoder.onnx)"
+    "of Resemblyzer's GE2E speaker encoder, models/voice_encoder.onnx), (2) on 680 of the 4,040 "
+    "functionals (those of 17 descriptors of spectral shape, energy, voicing and pitch), (3) on 2,048 "
+    "statistics of Whisper base's audio encoder (mean and std over time of transformer blocks 2 and 3, "
+    "models/whisper_encoder.onnx)"
+)
+#: What the codec copies add to :data:`ENCODER_TEXT` (the speaker-adapted variant trains without them).
+ENCODER_CODEC_TEXT = (
+    "; the first two also held to read the same from a clip and its Opus copy (a penalty on the change of their logits)"
 )
 
 

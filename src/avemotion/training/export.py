@@ -20,18 +20,23 @@ class WithSoftmax(torch.nn.Module):
         return torch.softmax(logits / self.temperature if self.temperature != 1.0 else logits, dim=1)
 
 
-def fit_temperature(logits, labels) -> float:
+def fit_temperature(logits, labels, groups=None) -> float:
     """The temperature T minimising the negative log-likelihood of softmax(logits / T) (Guo et al. 2017).
 
     One scalar fitted on held-out data (a validation split): the ranking of classes, hence the
-    accuracy, is unchanged; only how confident the probabilities are.
+    accuracy, is unchanged; only how confident the probabilities are. ``groups`` (one per row,
+    e.g. the corpus): the mean of each group's mean log-likelihood, so that a large group does not
+    set the confidence for all.
     """
     import numpy as np
 
     z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    _, g = np.unique(np.zeros(len(y)) if groups is None else np.asarray(groups), return_inverse=True)
+    w = 1.0 / np.bincount(g)[g]
+    wt = torch.as_tensor(w / w.sum(), dtype=torch.float64)
     grid = torch.exp(torch.linspace(np.log(0.25), np.log(4.0), 401, dtype=torch.float64))
-    nll = torch.stack([torch.nn.functional.cross_entropy(z / t, y) for t in grid])
+    nll = torch.stack([(torch.nn.functional.cross_entropy(z / t, y, reduction="none") * wt).sum() for t in grid])
     return float(grid[int(nll.argmin())])
 
 
