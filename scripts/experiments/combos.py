@@ -6,7 +6,7 @@ from avemotion.training.export import fit_temperature
 from avemotion.training.speech import with_temperature
 from avemotion.taxonomy import SPEECH_EMOTIONS
 from avemotion.affect import valence_arousal
-from sklearn.metrics import roc_auc_score
+import avemotion.evaluation.affect as affect_eval
 P = "runs/exp/probs/"
 meta = np.load(P + "meta.npz"); y, corpus, paths = meta["y"], meta["corpus"], meta["paths"]
 labels = list(SPEECH_EMOTIONS); cs = sorted(set(corpus))
@@ -20,14 +20,13 @@ def combine(ps, ws, how):
     if how == "arith": return sum(w * p for w, p in zip(ws, ps))
     z = sum(w * log(p) for w, p in zip(ws, ps)); z = np.where(ps[0] > 0, z, -np.inf)
     z -= z.max(1, keepdims=True); e = np.exp(z); return e / e.sum(1, keepdims=True)
-intensity = np.array([int(p.split("/")[-1].split("-")[3]) if c == "ravdess" else 0 for p, c in zip(paths, corpus)])
 def arousal_auc(held):
-    r = np.flatnonzero(corpus == "ravdess"); aucs = []
-    ar = np.array([valence_arousal(dict(zip(labels, p)))["arousal"] for p in held[r]])
-    for k in set(y[r]):
-        m = y[r] == k
-        if len(set(intensity[r][m])) == 2: aucs.append(roc_auc_score(intensity[r][m] == 2, ar[m]))
-    return round(float(np.mean(aucs)), 4)
+    """The library's arousal AUC (evaluation.affect) on held-out probabilities."""
+    rows = []
+    for p, c, k, q in zip(paths, corpus, y, held):
+        va = valence_arousal(dict(zip(labels, q.tolist()))) or {"valence": 0.0, "arousal": 0.0}
+        rows.append({"path": str(p), "corpus": str(c), "emotion": labels[k], "arousal": va["arousal"]})
+    return affect_eval.arousal_auc(rows)["mean"]
 from avemotion.evaluation import expected_calibration_error
 GRID = np.exp(np.linspace(np.log(0.5), np.log(4.0), 121))
 def fit_T(lg, tr, how):

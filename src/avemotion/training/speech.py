@@ -233,7 +233,7 @@ SPECTRAL_PROSODIC: tuple[int, ...] = tuple(range(84, 101))
 #: else was tried). The voice encoder's regression (consistency 10) and the functionals'
 #: (consistency 1) are held to read the same from a clip and its Opus copy: through the codec the
 #: spectral descriptors move most (the functionals member alone kept its top label for 0.78 of the
-#: clips; 0.88 with the penalty); Whisper's, penalised too, lost more UA than the codec took.
+#: clips; 0.88 with the penalty). Penalising Whisper's too cost more UA than it won through the codec.
 ENCODER_MEMBERS: dict[str, Member] = {
     "voice": Member("voice", 0.003, consistency=10.0),
     "functionals": Member("functionals", 0.003, consistency=1.0, descriptors=SPECTRAL_PROSODIC),
@@ -949,9 +949,10 @@ def _member_card(m: Member, codec: bool = True) -> dict:
     from ..speech.features import DESCRIPTORS
 
     card: dict = {"features": m.kind, "C": m.C}
-    if m.descriptors is not None:
+    cols = m.columns()
+    if m.descriptors is not None and cols is not None:
         card["descriptors"] = [DESCRIPTORS[d] for d in m.descriptors]
-        card["dim_read"] = len(m.read(np.zeros((1, 2 * len(DESCRIPTORS) * 20)))[0])
+        card["dim_read"] = len(cols)
     if m.consistency and codec and ENCODER_CODEC:
         card["codec_consistency"] = m.consistency
     return card
