@@ -190,10 +190,9 @@ def learned_features(
     calm = 0.0
     if voice is not None:
         voice = np.asarray(voice, np.float64)
-        if len(voice) == k + 1:
+        if len(voice) == k + 1:  # calm read apart, and folded into its parent as the taxonomy says
             calm = float(voice[k])
-            voice = voice[:k].copy()
-            voice[FACE_EMOTIONS.index("neutral")] += calm
+            voice = align(voice, list(VOICE_FEATURE_LABELS), list(FACE_EMOTIONS))
     parts = []
     for p, cov in ((face, face_coverage), (voice, voice_coverage)):
         if p is None:
