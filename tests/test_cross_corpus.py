@@ -218,16 +218,17 @@ def test_whisper_reads_audio_longer_than_its_30_seconds_in_pieces(monkeypatch):
     real = F.whisper_encoder()
 
     class Spy:
-        def run_feeds(self, feeds):
+        def run_outputs(self, feeds, names):
             seen.append(feeds["mel"].shape[2])
-            return real.run_feeds(feeds)
+            return real.run_outputs(feeds, names)
 
     monkeypatch.setattr(F, "whisper_encoder", lambda: Spy())
-    one = F._whisper_of(piece)
+    one, one_frames = F._whisper_both(piece)
     seen.clear()
-    two = F._whisper_of(np.concatenate([piece, piece]))
+    two, two_frames = F._whisper_both(np.concatenate([piece, piece]))
     assert seen and max(seen) <= F.WHISPER_MEL["max_frames"] and len(seen) >= 2
     assert np.allclose(one, two, atol=0.05 * np.abs(one).max())
+    assert abs(len(two_frames) - 2 * len(one_frames)) <= 2  # the frames of every piece, in order
 
 
 def test_ctranslate2_reader_reads_what_a_model_bin_holds(tmp_path):
@@ -315,7 +316,7 @@ def test_a_recording_of_one_voice_is_read_against_itself():
     assert r.adapted and r.model == "speech_adaptive" and len(r.segments) == 8
     assert r.adaptation.startswith("adapted: 8 segments of one voice")
     feeds = [sa.features(y[int(s.start * 16000):int(s.end * 16000)]) for s in r.segments]
-    batch = {k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]}
+    batch = {k: np.concatenate([f[k] for f in feeds]) for k in sa.adaptive.card["inputs"]}
     direct = sa.adaptive.run_feeds(batch)
     got = np.array([[s.probabilities[lab] for lab in sa.labels] for s in r.segments])
     assert np.allclose(got, direct, atol=1e-5)

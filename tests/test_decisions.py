@@ -409,8 +409,11 @@ def test_the_adapted_variant_is_found_only_when_its_card_matches(tmp_path):
     found = _adaptive_variant(plain, None)
     assert found is not None and found.name == "speech_adaptive" and found.path == tmp_path / "speech_adaptive.onnx"
     card = json.loads((tmp_path / "speech_adaptive.json").read_text())
+    plain_inputs = plain.card["inputs"]
+    assert set(card["inputs"]) <= set(plain_inputs)  # the variant reads some of speech's inputs (not its frames)
+    other_dim = {k: {**v, "dim": 7} for k, v in card["inputs"].items()}
     for change in ({"adaptation": {**card["adaptation"], "adapts": "other"}}, {"labels": card["labels"][::-1]},
-                   {"inputs": {}}):
+                   {"inputs": {}}, {"inputs": other_dim}, {"inputs": {**card["inputs"], "extra": {"kind": "voice"}}}):
         (tmp_path / "speech_adaptive.json").write_text(json.dumps(card | change))
         assert _adaptive_variant(plain, None) is None, change
     (tmp_path / "speech_adaptive.onnx").unlink()

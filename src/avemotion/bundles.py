@@ -84,6 +84,10 @@ class ModelBundle:
         """Run the model on named inputs (for models with several); returns its probabilities output."""
         return self.session.run([self.output_name], feeds)[0]
 
+    def run_outputs(self, feeds: dict, names: list[str]) -> list:
+        """Run the model on named inputs; the named outputs (for encoders with several)."""
+        return self.session.run(names, feeds)
+
 
 def inference_session(path: Path, threads: int | None = None):
     """The one place avemotion creates an onnxruntime session: CPU, ``threads`` intra-op threads

@@ -136,11 +136,11 @@ def _evaluate_adapted(
         kept.append(it)
         feeds.append(f)
     y_true, y_pred, probs = [], [], []
-    for i, (it, rows) in enumerate(zip(kept, enrolment(speaker_keys(kept), k, seed), strict=True)):
+    for it, rows in zip(kept, enrolment(speaker_keys(kept), k, seed), strict=True):
         if len(rows) < 2:
             errors.append({"path": it.path, "error": "no other clip of this speaker to adapt with"})
             continue
-        batch = {name: np.concatenate([feeds[r][name] for r in rows]) for name in feeds[i]}
+        batch = {name: np.concatenate([feeds[r][name] for r in rows]) for name in adaptive.card["inputs"]}
         q = align(np.asarray(adaptive.run_feeds(batch))[-1], sa.labels, target)
         y_true.append(target.index(it.label))
         y_pred.append(int(np.argmax(q)))

@@ -173,8 +173,8 @@ class SpeechAnalyzer:
                 if m.shape[1] < MIN_FRAMES:
                     m = np.tile(m, (1, int(np.ceil(MIN_FRAMES / m.shape[1]))))
                 feeds[name] = m[None, None]
-            else:
-                feeds[name] = feats[spec["kind"]][None, :]
+            else:  # a vector (N=1, dim), or frames (N=1, T, dim)
+                feeds[name] = feats[spec["kind"]][None]
         return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in feeds.items()}
 
     def predict_proba(self, y: np.ndarray) -> np.ndarray:
@@ -211,7 +211,8 @@ class SpeechAnalyzer:
         adapted, adaptation = self._adapt(feeds)
         model = self.adaptive if adapted and self.adaptive is not None else self.bundle
         if model is self.adaptive:  # all segments in one batch: the graph standardises them against each other
-            batch = {k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]}
+            names = model.card.get("inputs") or feeds[0]  # the variant's inputs: some of the model's
+            batch = {k: np.concatenate([f[k] for f in feeds]) for k in names}
             probs = list(np.asarray(model.run_feeds(batch), dtype=np.float32))
         else:
             probs = [np.asarray(model.run_feeds(f)[0], dtype=np.float32) for f in feeds]
@@ -296,7 +297,7 @@ class SpeechAnalyzer:
 
 def _adaptive_variant(bundle: ModelBundle, threads: int | None) -> ModelBundle | None:
     """The shipped speaker-adapted variant of ``bundle`` (``NAME_adaptive``, its card naming ``NAME``
-    under ``adaptation.adapts`` and the same labels and inputs), or None."""
+    under ``adaptation.adapts``, the same labels, and inputs that are some of ``bundle``'s), or None."""
     path = bundle.path.with_name(f"{bundle.path.stem}_adaptive.onnx")
     if not path.exists():
         return None
@@ -305,7 +306,8 @@ def _adaptive_variant(bundle: ModelBundle, threads: int | None) -> ModelBundle |
     if (
         card.get("adaptation", {}).get("adapts") != bundle.name
         or card.get("labels") != bundle.card.get("labels")
-        or card.get("inputs") != bundle.card.get("inputs")
+        or not card.get("inputs")
+        or any(spec != (bundle.card.get("inputs") or {}).get(name) for name, spec in card["inputs"].items())
     ):
         return None
     return variant

@@ -371,19 +371,44 @@ def whisper_statistics(y: np.ndarray) -> np.ndarray:
     return _whisper_of(trim_silence(y))
 
 
+def whisper_frames(y: np.ndarray) -> np.ndarray:
+    """(T, 1,024): Whisper's block-2 and block-3 outputs of the trimmed signal, 25 frames a second
+    (what the speech model's attention member reads, :data:`WHISPER_FRAMES`)."""
+    return _whisper_both(trim_silence(y))[1]
+
+
+#: The frames the attention member reads: the encoder's ``frames`` output averaged over pairs of
+#: Whisper's positions (25 a second, half the length; the member's attention needs no finer step).
+WHISPER_FRAMES: dict[str, Any] = {"dim": 1024, "frames_per_second": 25, "pooled_positions": 2}
+
+
 def _whisper_of(trimmed: np.ndarray) -> np.ndarray:
     """Whisper's encoder sees at most 30 s (its 1,500 positions); longer audio is read in 30-s pieces
     and their statistics averaged, weighted by length."""
+    return _whisper_both(trimmed, frames=False)[0]
+
+
+def _whisper_both(trimmed: np.ndarray, frames: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Whisper statistics (2,048) and, with ``frames``, its frames (T, 1,024) from one pass of the encoder."""
     mel = whisper_mel(trimmed)
     step = WHISPER_MEL["max_frames"]
     pieces = [mel[:, i : i + step] for i in range(0, mel.shape[1], step)]
     pieces = [p for p in pieces if p.shape[1] >= 4] or pieces[:1]
-    stats = [whisper_encoder().run_feeds({"mel": p[None]})[0] for p in pieces]
-    return np.average(stats, axis=0, weights=[p.shape[1] for p in pieces]).astype(np.float32)
+    names = ["statistics", "frames"] if frames else ["statistics"]
+    outs = [whisper_encoder().run_outputs({"mel": p[None]}, names) for p in pieces]
+    stats = np.average([o[0][0] for o in outs], axis=0, weights=[p.shape[1] for p in pieces]).astype(np.float32)
+    if not frames:
+        return stats, np.zeros((0, WHISPER_FRAMES["dim"]), np.float32)
+    f = np.concatenate([o[1][0] for o in outs]).astype(np.float32)
+    k = WHISPER_FRAMES["pooled_positions"]
+    n = len(f) // k * k
+    if n:
+        f = f[:n].reshape(-1, k, f.shape[1]).mean(axis=1)
+    return stats, f
 
 
 #: The pretrained encoders whose pooled statistics are feature kinds (their cards' sha256 keys caches).
-ENCODERS = {"voice": voice_encoder, "whisper": whisper_encoder}
+ENCODERS = {"voice": voice_encoder, "whisper": whisper_encoder, "whisperframes": whisper_encoder}
 #: Every feature kind :func:`speech_inputs` computes; a model card's inputs name some of them.
 INPUT_KINDS = ("baseline", "logmel", "functionals", *ENCODERS)
 
@@ -407,8 +432,12 @@ def speech_inputs(y: np.ndarray, kinds: Sequence[str], cfg: LogMelConfig = LogMe
     trimmed = trim_silence(y)
     if "voice" in kinds:
         out["voice"] = _voice_of(trimmed)
-    if "whisper" in kinds:
-        out["whisper"] = _whisper_of(trimmed)
+    if "whisper" in kinds or "whisperframes" in kinds:
+        stats, frames = _whisper_both(trimmed, frames="whisperframes" in kinds)
+        if "whisper" in kinds:
+            out["whisper"] = stats
+        if "whisperframes" in kinds:
+            out["whisperframes"] = frames
     powers: dict[int, np.ndarray] = {}
 
     def padded(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -35,8 +35,9 @@ CNN_TEXT = (
 )
 
 
+#: ``{what}``: "three softmax regressions" (the speaker-adapted variant) or the four members of ``speech``.
 ENCODER_TEXT = (
-    "equal-weight average of three softmax regressions trained on several corpora at once, each clip's "
+    "equal-weight average of {what} trained on several corpora at once, each clip's "
     "loss over the classes its corpus has (calm, RAVDESS's alone, still counted as a wrong answer for the "
     "other corpora's clips) and every (corpus, class) cell weighted alike: (1) on 1,536 "
     "statistics of a pretrained voice encoder (mean and std over time of each of the 3 LSTM layers "
@@ -44,6 +45,12 @@ ENCODER_TEXT = (
     "functionals (those of 17 descriptors of spectral shape, energy, voicing and pitch), (3) on 2,048 "
     "statistics of Whisper base's audio encoder (mean and std over time of transformer blocks 2 and 3, "
     "models/whisper_encoder.onnx)"
+)
+#: The fourth member of ``speech`` (not of the speaker-adapted variant), after :data:`ENCODER_TEXT`.
+ATTENTION_TEXT = (
+    "; and (4) a small network trained the same way on the same two Whisper blocks frame by frame (25 "
+    "frames a second, 1,024 wide): each frame projected to 32 units, pooled over time by a learned "
+    "attention and by the mean, then a linear layer (AttentionPooling)"
 )
 #: What the codec copies add to :data:`ENCODER_TEXT` (the speaker-adapted variant trains without them).
 ENCODER_CODEC_TEXT = (

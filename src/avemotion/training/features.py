@@ -25,6 +25,7 @@ from ..speech.features import (
     functional_features,
     speech_log_mel,
     voice_statistics,
+    whisper_frames,
     whisper_statistics,
 )
 
@@ -34,6 +35,8 @@ FEATURE_KINDS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "functionals": functional_features,
     "voice": voice_statistics,
     "whisper": whisper_statistics,
+    # frames are many (25 a second x 1,024): cached as float16, half the disk; read back as float32
+    "whisperframes": lambda y: whisper_frames(y).astype(np.float16),
 }
 
 
@@ -127,7 +130,7 @@ def extract_many(
     speed: float = 1.0,
     codec: str | None = None,
 ) -> list[np.ndarray]:
-    """Features of ``kind`` ("baseline", "logmel", "functionals", "voice" or "whisper") for every path, in order.
+    """Features of ``kind`` (a key of :data:`FEATURE_KINDS`) for every path, in order.
 
     ``speed`` other than 1 computes them on a speed-perturbed copy (:func:`speed_perturb`), and
     ``codec`` on a copy that went through that codec (:func:`codec_roundtrip`), for training-set

@@ -228,6 +228,59 @@ class StandardisedLinear(nn.Module):
         return torch.softmax(self.linear((x - self.mean) / self.scale), dim=1)
 
 
+class AttentionPooling(nn.Module):
+    """A small network over a clip's frames (Whisper's blocks 2 and 3, 25 a second): each frame
+    standardised, projected to ``hidden`` units (ReLU), then pooled twice over time — by a learned
+    attention (which frames carry the emotion) and by the plain mean — and read by a linear layer.
+    (N, T, D) frames and an (N, T) mask of the real ones → (N, classes) logits; classes no training
+    corpus had get a bias of -30 (never predicted). :meth:`probabilities` is the exported form
+    (one clip, every frame real).
+    """
+
+    mean: torch.Tensor  # a buffer
+    scale: torch.Tensor  # a buffer
+    unseen: torch.Tensor  # a buffer
+
+    def __init__(self, dim: int, hidden: int, n_classes: int, dropout: tuple[float, float] = (0.2, 0.3)) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+        self.register_buffer("unseen", torch.zeros(n_classes))
+        self.inp = nn.Dropout(dropout[0])
+        self.proj = nn.Linear(dim, hidden)
+        self.att = nn.Linear(hidden, 1)
+        self.drop = nn.Dropout(dropout[1])
+        self.out = nn.Linear(2 * hidden, n_classes)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = torch.relu(self.proj(self.inp((x - self.mean) / self.scale)))
+        score = self.att(torch.tanh(h)).squeeze(-1)
+        if mask is None:  # every frame real (one clip, as exported)
+            attended = (score.softmax(dim=1).unsqueeze(-1) * h).sum(dim=1)
+            mean = h.mean(dim=1)
+        else:
+            a = score.masked_fill(~mask, -1e9).softmax(dim=1)
+            attended = (a.unsqueeze(-1) * h).sum(dim=1)
+            m = mask.unsqueeze(-1).to(h.dtype)
+            mean = (h * m).sum(dim=1) / m.sum(dim=1).clamp_min(1.0)
+        return self.out(self.drop(torch.cat([attended, mean], dim=1))) + self.unseen
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Softmax over the classes for unpadded frames (N, T, D)."""
+        return torch.softmax(self.forward(x), dim=1)
+
+
+class AttentionProbabilities(nn.Module):
+    """An :class:`AttentionPooling` as a member of :class:`AveragedMembers` (frames in, probabilities out)."""
+
+    def __init__(self, net: AttentionPooling) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.probabilities(x)
+
+
 class RecordingNorm(nn.Module):
     """Standardise each feature over the batch axis, which holds the segments of one recording (one
     voice): ``(x - mean) / sd``, with the variance shrunk towards the training voices':

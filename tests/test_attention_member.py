@@ -1,0 +1,93 @@
+"""The speech model's attention member: Whisper's frames, a small network over them, its export."""
+
+import numpy as np
+import pytest
+
+
+def test_whisper_frames_are_the_tensors_its_statistics_pool():
+    """One pass of the encoder gives both: the frames (25 a second, 1,024 wide) averaged over time are
+    the statistics' means, and asking for frames leaves the statistics unchanged."""
+    from avemotion.speech.features import WHISPER_FRAMES, speech_inputs, whisper_frames, whisper_statistics
+
+    from .conftest import voice_like
+
+    y = voice_like(2.0)
+    both = speech_inputs(y, ["whisper", "whisperframes"])
+    np.testing.assert_array_equal(both["whisper"], whisper_statistics(y))
+    f = both["whisperframes"]
+    assert f.shape[1] == WHISPER_FRAMES["dim"] and 20 <= len(f) <= 55
+    np.testing.assert_array_equal(f, whisper_frames(y))
+    means = np.concatenate([both["whisper"][:512], both["whisper"][1024:1536]])  # (mean, std) per block
+    assert np.allclose(f.mean(axis=0), means, atol=0.02 * np.abs(f).max())
+    assert len(whisper_frames(y[:300])) >= 1  # the shortest segment still gives a frame
+
+
+def _toy(rng, n, classes=3, dim=8):
+    """Clips of 40-160 noise frames; a clip of class k holds a 2-frame burst of pattern k somewhere
+    (its mean over time barely shows it; attention can find it)."""
+    patterns = np.eye(dim)[:classes] * 4.0
+    y = rng.integers(0, classes, n)
+    frames = []
+    for k in y:
+        f = rng.normal(0, 1, (int(rng.integers(40, 161)), dim)).astype(np.float32)
+        at = int(rng.integers(0, len(f) - 1))
+        f[at : at + 2] += patterns[k]
+        frames.append(f)
+    return frames, y
+
+
+def test_attention_member_finds_the_frames_that_matter_and_never_predicts_an_unseen_class():
+    pytest.importorskip("torch")
+    from avemotion.training.speech import AttentionMember, fit_attention
+
+    rng = np.random.default_rng(0)
+    frames, y = _toy(rng, 600)
+    masks = np.ones((len(y), 4), bool)  # a fourth class no clip has
+    m = AttentionMember(kind="toy", hidden=16, epochs=25, batch=32, lr=5e-3)
+    clf = fit_attention(m, frames, y, masks, np.ones(len(y)), 4)
+    test_frames, test_y = _toy(np.random.default_rng(1), 200)
+    p = clf.predict_proba(test_frames)
+    assert p.shape == (200, 4) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
+    assert (p.argmax(axis=1) == test_y).mean() > 0.9
+    assert np.all(p[:, 3] == 0)  # exactly: a calibration reads log p, and 1e-13 is not 0
+
+
+def test_padding_is_invisible_and_the_export_reads_what_training_read(tmp_path):
+    """Clips of different lengths in one padded batch score as each alone, and the exported member
+    (one clip a call, as the shipped graph runs) gives the same probabilities."""
+    torch = pytest.importorskip("torch")
+    from avemotion.bundles import inference_session
+    from avemotion.training.speech import AttentionClassifier
+    from avemotion.training.speech_nets import AttentionPooling, AttentionProbabilities
+
+    torch.manual_seed(0)
+    net = AttentionPooling(8, 16, 3).eval()
+    net.mean.copy_(torch.linspace(-1, 1, 8))
+    net.unseen.copy_(torch.tensor([0.0, 0.0, -30.0]))
+    clips = [np.random.default_rng(i).normal(0, 1, (n, 8)).astype(np.float32) for i, n in enumerate((5, 9, 2))]
+    clf = AttentionClassifier(net, np.array([True, True, False]))
+    together = clf.predict_proba(clips)
+    alone = np.concatenate([clf.predict_proba([c]) for c in clips])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    assert np.all(together[:, 2] == 0)
+
+    path = tmp_path / "m.onnx"
+    torch.onnx.export(AttentionProbabilities(net), (torch.randn(1, 7, 8),), str(path), input_names=["frames"],
+                      output_names=["p"], dynamic_axes={"frames": {0: "batch", 1: "t"}}, opset_version=17, dynamo=False)
+    session = inference_session(path)
+    got = np.concatenate([session.run(None, {"frames": c[None]})[0] for c in clips])
+    np.testing.assert_allclose(got, together, atol=1e-5)
+
+
+def test_the_adapted_variant_keeps_the_regressions_only():
+    """speech_adaptive standardises fixed-size statistics within a recording; frames are not among them.
+    The shipped `speech` is the three regressions (`encoder`); `encoder_attention` adds the network."""
+    from avemotion.training.speech import AttentionMember, adapted_features, encoder_members
+
+    assert any(isinstance(m, AttentionMember) for m in encoder_members("encoder_attention").values())
+    assert not any(isinstance(m, AttentionMember) for m in encoder_members("encoder_attention", adaptive=True).values())
+    assert not any(isinstance(m, AttentionMember) for m in encoder_members().values())  # `speech` as shipped
+    rng = np.random.default_rng(0)
+    feats = {"voice": list(rng.normal(size=(6, 3))), "whisperframes": [rng.normal(size=(int(t), 4)) for t in range(2, 8)]}
+    out = adapted_features(feats, np.array(list("aabbcc")), np.arange(4), np.arange(4, 6), 1, 0)
+    assert set(out) == {"voice"}
