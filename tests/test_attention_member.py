@@ -91,3 +91,33 @@ def test_the_adapted_variant_keeps_the_regressions_only():
     feats = {"voice": list(rng.normal(size=(6, 3))), "whisperframes": [rng.normal(size=(int(t), 4)) for t in range(2, 8)]}
     out = adapted_features(feats, np.array(list("aabbcc")), np.arange(4), np.arange(4, 6), 1, 0)
     assert set(out) == {"voice"}
+
+
+def test_codec_consistency_keeps_the_network_from_reading_what_the_codec_changes():
+    """Originals carry their class twice: a burst (which survives the 'codec') and a level on one
+    feature (which the codec copy loses). Held to read the same from both, the network's logits move
+    far less between a clip and its copy than when it merely sees both."""
+    torch = pytest.importorskip("torch")
+    from avemotion.training.speech import AttentionMember, fit_attention
+
+    rng = np.random.default_rng(0)
+    frames, y = _toy(rng, 300)
+    originals = [f.copy() for f in frames]
+    for f, k in zip(originals, y):
+        f[:, 5] += 1.5 * k  # the shortcut
+    copies = [f.copy() for f in frames]  # the codec took the shortcut away
+    both = originals + copies
+    labels = np.concatenate([y, y])
+    pairs = (np.arange(300), 300 + np.arange(300))
+    masks = np.ones((600, 3), bool)
+
+    def change(consistency: float) -> float:
+        m = AttentionMember(kind="toy", hidden=16, epochs=10, batch=32, lr=5e-3, consistency=consistency)
+        clf = fit_attention(m, both, labels, masks, np.ones(600), 3, pairs=pairs)
+        with torch.no_grad():
+            from avemotion.training.speech import _padded
+
+            za, zb = clf.net(*_padded(originals[:100])), clf.net(*_padded(copies[:100]))
+        return float(((za - zb) ** 2).sum(dim=1).mean())
+
+    assert change(10.0) < 0.3 * change(0.0)

@@ -37,7 +37,14 @@ def summaries(root: Path) -> dict[str, dict]:
     return out
 
 
-def close(a, b, tol: float = 1e-6) -> bool:
+#: Ray's workers run numpy's BLAS on one thread (OMP_NUM_THREADS=1), the local run on all cores; on
+#: some CPUs (seen on AVX-512 ones) the speech features' last bits then differ and the voice lane's
+#: probabilities with them, by up to 0.002 (measured: one RAVDESS clip's neutral 0.462 vs 0.464 with
+#: OPENBLAS_NUM_THREADS=1). Labels must agree; probabilities within this.
+TOL = 5e-3
+
+
+def close(a, b, tol: float = TOL) -> bool:
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(close(a[k], b[k], tol) for k in a)
     if isinstance(a, list):
@@ -69,6 +76,8 @@ def test_ray_batch_equals_the_local_one_and_resumes(tmp_path, local_ray):
     assert json.loads((tmp_path / "ray" / "broken" / "error.json").read_text())["error"]
     assert summaries(tmp_path / "ray").keys() == summaries(tmp_path / "local").keys()
     assert close(summaries(tmp_path / "ray"), summaries(tmp_path / "local"))
+    assert [remote[n].result.label for n in local if local[n].result] == [
+        local[n].result.label for n in local if local[n].result]
     assert remote["single_face.mp4"].result.summary == local["single_face.mp4"].result.summary
     again = list(analyze_many(files, tmp_path / "ray", outputs=["json"], ray=True))
     assert sorted(i.status for i in again) == ["done earlier"] * 8 + ["error"]

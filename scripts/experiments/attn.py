@@ -3,7 +3,7 @@ fit_attention) over Whisper's frames from wframes.py, its out-of-corpus probabil
 runs/exp/probs/NAME.npz for combos.py (outer folds; with "all", the leave-two-out fits and the codec
 pairs too).
 
-    python scripts/experiments/attn.py NAME [outer|all] [epochs] [hidden] [seed] [smoothing]
+    python scripts/experiments/attn.py NAME [outer|all] [epochs] [hidden] [seed] [smoothing] [consistency]
 """
 import sys, time, itertools, numpy as np
 from pathlib import Path
@@ -12,7 +12,8 @@ P = Path("runs/exp/probs"); F = Path("runs/exp/wframes")
 name = sys.argv[1]; scope = sys.argv[2] if len(sys.argv) > 2 else "outer"
 m = S.AttentionMember(kind="frames", epochs=int(sys.argv[3]) if len(sys.argv) > 3 else 6,
                       hidden=int(sys.argv[4]) if len(sys.argv) > 4 else 32, seed=int(sys.argv[5]) if len(sys.argv) > 5 else 0,
-                      smoothing=float(sys.argv[6]) if len(sys.argv) > 6 else 0.0)
+                      smoothing=float(sys.argv[6]) if len(sys.argv) > 6 else 0.0,
+                      consistency=float(sys.argv[7]) if len(sys.argv) > 7 else 0.0)
 meta = np.load(P / "meta.npz"); y, corpus, masks = meta["y"], meta["corpus"], meta["masks"]
 n = masks.shape[1]; cs = sorted(set(corpus))
 fr = [np.load(F / f"{i}.npy") for i in range(len(y))]
@@ -20,13 +21,16 @@ op = {i: np.load(F / f"{i}_opus.npy") for i in range(len(y)) if (F / f"{i}_opus.
 def fit(rows):
     copies = [i for i in rows if i in op]; both = np.concatenate([rows, copies]).astype(int)
     w = S.balanced_weights(corpus[both], y[both])
-    return S.fit_attention(m, [fr[i] for i in rows] + [op[i] for i in copies], y[both], masks[both], w, n, S.absent_weights())
+    pos = {int(r): k for k, r in enumerate(rows)}
+    pairs = (np.array([pos[i] for i in copies], int), len(rows) + np.arange(len(copies)))
+    return S.fit_attention(m, [fr[i] for i in rows] + [op[i] for i in copies], y[both], masks[both], w, n,
+                           S.absent_weights(), pairs)
 res = {}; t0 = time.time()
 for c in cs:
     res[f"outer|{c}"] = fit(np.flatnonzero(corpus != c)).predict_proba([fr[i] for i in np.flatnonzero(corpus == c)])
     print(c, round(time.time() - t0), flush=True)
-if scope == "all":
-    for p, q in itertools.combinations(cs, 2):
+if scope in ("all", "codec"):
+    for p, q in itertools.combinations(cs, 2) if scope == "all" else []:
         clf = fit(np.flatnonzero(~np.isin(corpus, [p, q])))
         res[f"inner|{p}|{q}"] = clf.predict_proba([fr[i] for i in np.flatnonzero(corpus == q)])
         res[f"inner|{q}|{p}"] = clf.predict_proba([fr[i] for i in np.flatnonzero(corpus == p)])

@@ -247,6 +247,7 @@ class AttentionMember:
     batch: int = 64
     dropout: tuple[float, float] = (0.2, 0.3)
     smoothing: float = 0.0
+    consistency: float = 0.0
     seed: int = 0
 
 
@@ -292,9 +293,13 @@ def fit_attention(
     weights: np.ndarray,
     n: int,
     absent: np.ndarray | None = None,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AttentionClassifier:
     """``m`` trained on the clips' ``frames`` (each (T, D)), labels ``y``, class masks and loss weights;
-    ``absent`` as :class:`MaskedSoftmax`'s (None: the plain mask)."""
+    ``absent`` as :class:`MaskedSoftmax`'s (None: the plain mask). With ``m.consistency`` and ``pairs``
+    (``frames[a[i]]`` a clip, ``frames[b[i]]`` its codec copy), each step also adds that weight times
+    the mean squared change of the logits between a batch of clips and their copies (dropout off for
+    them), as :class:`MaskedSoftmax` does for the regressions."""
     torch = _torch()
     from .speech_nets import AttentionPooling
 
@@ -314,6 +319,7 @@ def fit_attention(
     offset = torch.from_numpy(np.log(np.maximum(absent_w, 1e-30)).astype(np.float32))
     w = torch.from_numpy((weights / weights.mean()).astype(np.float32))
     yt, allowed_all = torch.from_numpy(np.asarray(y, np.int64)), torch.from_numpy(masks)
+    paired = m.consistency > 0 and pairs is not None and len(pairs[0]) > 0
     net.train()
     for _ in range(m.epochs):
         for b in rng.permutation(len(batches)):
@@ -327,6 +333,14 @@ def fit_attention(
                 spread = -(logp * allowed).sum(dim=1) / allowed.sum(dim=1)
                 nll = (1 - m.smoothing) * nll + m.smoothing * spread
             loss = (nll * w[j]).mean()
+            if paired:
+                assert pairs is not None
+                k = rng.choice(len(pairs[0]), size=min(m.batch, len(pairs[0])), replace=False)
+                net.eval()
+                za = net(*_padded([np.asarray(frames[i], np.float32) for i in pairs[0][k]]))
+                zb = net(*_padded([np.asarray(frames[i], np.float32) for i in pairs[1][k]]))
+                net.train()
+                loss = loss + m.consistency * ((za - zb) ** 2).sum(dim=1).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -804,7 +818,8 @@ def fit_member(
         copies = codec_rows(feats, rows)
         frames = [feats[m.kind][i] for i in rows] + [feats[f"{m.kind}@{ENCODER_CODEC}"][i] for i in copies]
         allowed = np.ones((len(both), n), bool) if masks is None else masks[both]
-        return fit_attention(m, frames, y[both], allowed, w, n, absent_weights() if n == len(SPEECH_EMOTIONS) else None)
+        absent = absent_weights() if n == len(SPEECH_EMOTIONS) else None
+        return fit_attention(m, frames, y[both], allowed, w, n, absent, codec_pairs(feats, rows))
     clf = MaskedSoftmax(m.C, n, absent=absent_weights(), consistency=m.consistency)
     x = m.read(with_codec_copies(feats, m.kind, rows))
     return clf.fit(x, y[both], None if masks is None else masks[both], w, codec_pairs(feats, rows))
