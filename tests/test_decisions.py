@@ -108,7 +108,9 @@ class _Bundle:
 
     def __init__(self, name: str, labels, min_segments: int | None = None) -> None:
         self.name, self.labels = name, list(labels)
-        self.card = {"adaptation": {"min_segments": min_segments}} if min_segments else {}
+        self.card = {"inputs": {"x": {"kind": "functionals"}}}
+        if min_segments:
+            self.card["adaptation"] = {"min_segments": min_segments}
         self.calls: list[int] = []
 
     def run_feeds(self, feeds):

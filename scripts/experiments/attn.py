@@ -3,7 +3,7 @@ fit_attention) over Whisper's frames from wframes.py, its out-of-corpus probabil
 runs/exp/probs/NAME.npz for combos.py (outer folds; with "all", the leave-two-out fits and the codec
 pairs too).
 
-    python scripts/experiments/attn.py NAME [outer|all] [epochs] [hidden] [seed] [smoothing] [consistency]
+    python scripts/experiments/attn.py NAME [outer|all] [epochs] [hidden] [seed] [unused] [consistency]
 """
 import sys, time, itertools, numpy as np
 from pathlib import Path
@@ -12,7 +12,6 @@ P = Path("runs/exp/probs"); F = Path("runs/exp/wframes")
 name = sys.argv[1]; scope = sys.argv[2] if len(sys.argv) > 2 else "outer"
 m = S.AttentionMember(kind="frames", epochs=int(sys.argv[3]) if len(sys.argv) > 3 else 6,
                       hidden=int(sys.argv[4]) if len(sys.argv) > 4 else 32, seed=int(sys.argv[5]) if len(sys.argv) > 5 else 0,
-                      smoothing=float(sys.argv[6]) if len(sys.argv) > 6 else 0.0,
                       consistency=float(sys.argv[7]) if len(sys.argv) > 7 else 0.0)
 meta = np.load(P / "meta.npz"); y, corpus, masks = meta["y"], meta["corpus"], meta["masks"]
 n = masks.shape[1]; cs = sorted(set(corpus))

@@ -211,8 +211,7 @@ class SpeechAnalyzer:
         adapted, adaptation = self._adapt(feeds)
         model = self.adaptive if adapted and self.adaptive is not None else self.bundle
         if model is self.adaptive:  # all segments in one batch: the graph standardises them against each other
-            names = model.card.get("inputs") or feeds[0]  # the variant's inputs: some of the model's
-            batch = {k: np.concatenate([f[k] for f in feeds]) for k in names}
+            batch = {k: np.concatenate([f[k] for f in feeds]) for k in model.card["inputs"]}  # some of the model's
             probs = list(np.asarray(model.run_feeds(batch), dtype=np.float32))
         else:
             probs = [np.asarray(model.run_feeds(f)[0], dtype=np.float32) for f in feeds]

@@ -147,7 +147,7 @@ class MaskedSoftmax:
         torch.nn.init.zeros_(lin.bias)
         penalty = 1.0 / (self.C * len(y))
         opt = torch.optim.LBFGS(lin.parameters(), max_iter=self.max_iter, line_search_fn="strong_wolfe")
-        offset = self._absent_offset(allowed)
+        offset = absent_offset(self.absent, allowed)
         moved = xt[pairs[0]] - xt[pairs[1]] if self.consistency and pairs is not None and len(pairs[0]) else None
 
         def closure():
@@ -167,20 +167,27 @@ class MaskedSoftmax:
         self.intercept_ = lin.bias.detach().numpy().copy()
         return self
 
-    def _absent_offset(self, allowed):
-        """Log-weights added to each clip's logits (0 where its corpus has the class); None: the plain mask."""
-        if self.absent is None or not np.any(self.absent):
-            return None
-        torch = _torch()
-        log_w = torch.from_numpy(np.log(np.maximum(np.asarray(self.absent, np.float64), 1e-30)).astype(np.float32))
-        return torch.where(allowed, torch.zeros(()), log_w.expand_as(allowed))
-
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         z = ((np.asarray(x, np.float32) - self.mean_) / self.scale_) @ self.coef_.T + self.intercept_
-        z = np.where(self.seen_, z, -np.inf)  # a class no training clip had gets no probability
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return _seen_softmax(z, self.seen_)
+
+
+def absent_offset(absent: np.ndarray | None, allowed):
+    """Log-weights added to each clip's logits for the classes its corpus lacks (0 where it has the
+    class; :class:`MaskedSoftmax`'s ``absent``); None: the plain mask (all weights 0)."""
+    if absent is None or not np.any(absent):
+        return None
+    torch = _torch()
+    log_w = torch.from_numpy(np.log(np.maximum(np.asarray(absent, np.float64), 1e-30)).astype(np.float32))
+    return torch.where(allowed, torch.zeros(()), log_w.expand_as(allowed))
+
+
+def _seen_softmax(z: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Softmax of logits ``z`` in which a class no training clip had gets exactly no probability
+    (not e^-30: a calibration reads log p)."""
+    z = np.where(seen, z, -np.inf)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def balanced_weights(corpus: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -246,7 +253,6 @@ class AttentionMember:
     weight_decay: float = 0.05
     batch: int = 64
     dropout: tuple[float, float] = (0.2, 0.3)
-    smoothing: float = 0.0
     consistency: float = 0.0
     seed: int = 0
 
@@ -266,10 +272,7 @@ class AttentionClassifier:
             for s in range(0, len(order), batch):
                 j = order[s : s + batch]
                 x, mask = _padded([frames[k] for k in j])
-                z = self.net(x, mask).numpy()
-                z = np.where(self.seen_, z, -np.inf)  # a class no training clip had gets no probability
-                e = np.exp(z - z.max(axis=1, keepdims=True))
-                out[j] = e / e.sum(axis=1, keepdims=True)
+                out[j] = _seen_softmax(self.net(x, mask).numpy(), self.seen_)
         return out
 
 
@@ -315,8 +318,7 @@ def fit_attention(
     batches = [order[i : i + m.batch] for i in range(0, len(order), m.batch)]
     opt = torch.optim.AdamW(net.parameters(), m.lr / 2, weight_decay=m.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, m.lr, total_steps=m.epochs * len(batches))
-    absent_w = np.zeros(n) if absent is None else np.asarray(absent, np.float64)
-    offset = torch.from_numpy(np.log(np.maximum(absent_w, 1e-30)).astype(np.float32))
+    offsets = absent_offset(absent, torch.from_numpy(masks))
     w = torch.from_numpy((weights / weights.mean()).astype(np.float32))
     yt, allowed_all = torch.from_numpy(np.asarray(y, np.int64)), torch.from_numpy(masks)
     paired = m.consistency > 0 and pairs is not None and len(pairs[0]) > 0
@@ -325,14 +327,9 @@ def fit_attention(
         for b in rng.permutation(len(batches)):
             j = batches[b]
             x, mask = _padded([np.asarray(frames[k], np.float32) for k in j])
-            allowed = allowed_all[j]
-            z = net(x, mask) + torch.where(allowed, torch.zeros(()), offset.expand_as(allowed))
-            logp = torch.log_softmax(z, dim=1)
-            nll = -logp.gather(1, yt[j, None]).squeeze(1)
-            if m.smoothing:  # part of the target spread over the classes the clip's corpus has
-                spread = -(logp * allowed).sum(dim=1) / allowed.sum(dim=1)
-                nll = (1 - m.smoothing) * nll + m.smoothing * spread
-            loss = (nll * w[j]).mean()
+            z = net(x, mask)
+            z = z.masked_fill(~allowed_all[j], -1e9) if offsets is None else z + offsets[j]
+            loss = (torch.nn.functional.cross_entropy(z, yt[j], reduction="none") * w[j]).mean()
             if paired:
                 assert pairs is not None
                 k = rng.choice(len(pairs[0]), size=min(m.batch, len(pairs[0])), replace=False)
