@@ -60,23 +60,45 @@ def test_padding_is_invisible_and_the_export_reads_what_training_read(tmp_path):
     from avemotion.training.speech import AttentionClassifier
     from avemotion.training.speech_nets import AttentionPooling, AttentionProbabilities
 
-    torch.manual_seed(0)
-    net = AttentionPooling(8, 16, 3).eval()
-    net.mean.copy_(torch.linspace(-1, 1, 8))
-    net.unseen.copy_(torch.tensor([0.0, 0.0, -30.0]))
+    nets = []
+    for seed in (0, 1):  # a member of two networks (AttentionMember.seeds): their mean
+        torch.manual_seed(seed)
+        net = AttentionPooling(8, 16, 3).eval()
+        net.mean.copy_(torch.linspace(-1, 1, 8))
+        net.unseen.copy_(torch.tensor([0.0, 0.0, -30.0]))
+        nets.append(net)
     clips = [np.random.default_rng(i).normal(0, 1, (n, 8)).astype(np.float32) for i, n in enumerate((5, 9, 2))]
-    clf = AttentionClassifier(net, np.array([True, True, False]))
+    seen = np.array([True, True, False])
+    clf = AttentionClassifier(nets, seen)
     together = clf.predict_proba(clips)
     alone = np.concatenate([clf.predict_proba([c]) for c in clips])
     np.testing.assert_allclose(together, alone, atol=1e-6)
     assert np.all(together[:, 2] == 0)
+    each = [AttentionClassifier([n], seen).predict_proba(clips) for n in nets]
+    np.testing.assert_allclose(together, (each[0] + each[1]) / 2, atol=1e-6)
+    assert np.abs(each[0] - each[1]).max() > 1e-3
 
     path = tmp_path / "m.onnx"
-    torch.onnx.export(AttentionProbabilities(net), (torch.randn(1, 7, 8),), str(path), input_names=["frames"],
+    torch.onnx.export(AttentionProbabilities(nets), (torch.randn(1, 7, 8),), str(path), input_names=["frames"],
                       output_names=["p"], dynamic_axes={"frames": {0: "batch", 1: "t"}}, opset_version=17, dynamo=False)
     session = inference_session(path)
     got = np.concatenate([session.run(None, {"frames": c[None]})[0] for c in clips])
     np.testing.assert_allclose(got, together, atol=1e-5)
+
+
+def test_a_training_crop_is_a_contiguous_stretch_of_at_least_its_share():
+    from avemotion.training.speech import _stretch
+
+    f = np.arange(100)[:, None].astype(np.float32)
+    rng = np.random.default_rng(0)
+    assert _stretch(f, 1.0, rng) is f
+    lengths = []
+    for _ in range(200):
+        part = _stretch(f, 0.6, rng)
+        assert 60 <= len(part) <= 100 and np.all(np.diff(part[:, 0]) == 1)
+        lengths.append(len(part))
+    assert min(lengths) < 70 and max(lengths) > 90  # it varies over the range
+    assert len(_stretch(f[:1], 0.5, rng)) == 1
 
 
 def test_the_adapted_variant_keeps_the_regressions_only():
@@ -117,7 +139,36 @@ def test_codec_consistency_keeps_the_network_from_reading_what_the_codec_changes
         with torch.no_grad():
             from avemotion.training.speech import _padded
 
-            za, zb = clf.net(*_padded(originals[:100])), clf.net(*_padded(copies[:100]))
+            za, zb = clf.nets[0](*_padded(originals[:100])), clf.nets[0](*_padded(copies[:100]))
         return float(((za - zb) ** 2).sum(dim=1).mean())
 
     assert change(10.0) < 0.3 * change(0.0)
+
+
+@pytest.mark.slow
+def test_the_attention_recipe_exports_its_member_and_the_analyser_feeds_it(tmp_path):
+    """`train speech --model encoder_attention` on a few clips of three corpora: the model's card names the
+    frames input, the analyser computes it, and the graph reads it — its answer moves when the frames do."""
+    pytest.importorskip("torch")
+    import json
+
+    from avemotion.datasets import read_corpora
+    from avemotion.media import load_audio
+    from avemotion.speech import SpeechAnalyzer
+    from avemotion.training.speech import train_and_export
+
+    from .conftest import RAVDESS, SHARED, need
+
+    items = read_corpora([need(RAVDESS), need(SHARED / "casia_speech_16k"), need(SHARED / "emovo_speech_16k")])
+    rng = np.random.default_rng(1)
+    items = [items[i] for i in sorted(rng.choice(len(items), 60, replace=False))]
+    path = train_and_export(items, "encoder_attention", tmp_path)
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert path.name == "speech_encoder_attention.onnx" and card["inputs"]["attention"]["kind"] == "whisperframes"
+    sa = SpeechAnalyzer(path, vad=False)
+    feeds = sa.features(load_audio(items[0].path))
+    assert feeds["attention"].ndim == 3 and feeds["attention"].shape[2] == card["inputs"]["attention"]["dim"]
+    p = sa.bundle.run_feeds(feeds)[0]
+    assert p.shape == (len(card["labels"]),) and abs(float(p.sum()) - 1) < 1e-4
+    moved = sa.bundle.run_feeds({**feeds, "attention": feeds["attention"][:, ::-1] * -1.0})[0]
+    assert np.abs(moved - p).max() > 1e-3

@@ -1,22 +1,28 @@
 """Throwaway: the attention member (training.speech.AttentionMember, fitted by the library's
-fit_attention) over Whisper's frames from wframes.py, its out-of-corpus probabilities cached as
+fit_attention) over Whisper's frames (the library's cached `whisperframes` features and their Opus
+copies, as `--model encoder_attention` reads them), its out-of-corpus probabilities cached as
 runs/exp/probs/NAME.npz for combos.py (outer folds; with "all", the leave-two-out fits and the codec
 pairs too).
 
-    python scripts/experiments/attn.py NAME [outer|all] [epochs] [hidden] [seed] [unused] [consistency]
+    python scripts/experiments/attn.py NAME [outer|codec|all] [epochs] [hidden] [seed] [unused] [consistency] [seeds] [crop]
 """
 import sys, time, itertools, numpy as np
 from pathlib import Path
 import avemotion.training.speech as S
-P = Path("runs/exp/probs"); F = Path("runs/exp/wframes")
+from avemotion.datasets import read_corpora
+P = Path("runs/exp/probs")
+D = "../shared/data/"
 name = sys.argv[1]; scope = sys.argv[2] if len(sys.argv) > 2 else "outer"
-m = S.AttentionMember(kind="frames", epochs=int(sys.argv[3]) if len(sys.argv) > 3 else 6,
+m = S.AttentionMember(epochs=int(sys.argv[3]) if len(sys.argv) > 3 else 6,
                       hidden=int(sys.argv[4]) if len(sys.argv) > 4 else 32, seed=int(sys.argv[5]) if len(sys.argv) > 5 else 0,
-                      consistency=float(sys.argv[7]) if len(sys.argv) > 7 else 0.0)
+                      consistency=float(sys.argv[7]) if len(sys.argv) > 7 else 0.0,
+                      seeds=int(sys.argv[8]) if len(sys.argv) > 8 else 1, crop=float(sys.argv[9]) if len(sys.argv) > 9 else 1.0)
 meta = np.load(P / "meta.npz"); y, corpus, masks = meta["y"], meta["corpus"], meta["masks"]
 n = masks.shape[1]; cs = sorted(set(corpus))
-fr = [np.load(F / f"{i}.npy") for i in range(len(y))]
-op = {i: np.load(F / f"{i}_opus.npy") for i in range(len(y)) if (F / f"{i}_opus.npy").exists()}
+items = read_corpora([D + c for c in ["ravdess_speech_16k", "casia_speech_16k", "emovo_speech_16k", "nemo_speech_16k", "ased_speech_16k"]])
+feats = S.model_features(items, "encoder_attention", progress=False)
+fr = feats[m.kind]; op = {int(i): feats[f"{m.kind}@{S.ENCODER_CODEC}"][i] for i in S.codec_rows(feats, np.arange(len(y)))}
+del feats
 def fit(rows):
     copies = [i for i in rows if i in op]; both = np.concatenate([rows, copies]).astype(int)
     w = S.balanced_weights(corpus[both], y[both])

@@ -7,6 +7,8 @@ ONNX file takes raw log-mel frames of any length and no statistics travel beside
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -271,14 +273,15 @@ class AttentionPooling(nn.Module):
 
 
 class AttentionProbabilities(nn.Module):
-    """An :class:`AttentionPooling` as a member of :class:`AveragedMembers` (frames in, probabilities out)."""
+    """:class:`AttentionPooling` networks as one member of :class:`AveragedMembers` (frames in, the
+    mean of their probabilities out)."""
 
-    def __init__(self, net: AttentionPooling) -> None:
+    def __init__(self, nets: Sequence[AttentionPooling]) -> None:
         super().__init__()
-        self.net = net
+        self.nets = nn.ModuleList(nets)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.probabilities(x)
+        return torch.stack([net.probabilities(x) for net in self.nets]).mean(dim=0)
 
 
 class RecordingNorm(nn.Module):
