@@ -281,7 +281,7 @@ class AttentionProbabilities(nn.Module):
         self.nets = nn.ModuleList(nets)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([net.probabilities(x) for net in self.nets]).mean(dim=0)
+        return torch.stack([torch.softmax(net(x), dim=1) for net in self.nets]).mean(dim=0)
 
 
 class RecordingNorm(nn.Module):
