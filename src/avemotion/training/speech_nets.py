@@ -8,6 +8,7 @@ ONNX file takes raw log-mel frames of any length and no statistics travel beside
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -281,7 +282,7 @@ class AttentionProbabilities(nn.Module):
         self.nets = nn.ModuleList(nets)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([torch.softmax(net(x), dim=1) for net in self.nets]).mean(dim=0)
+        return torch.stack([cast(AttentionPooling, net).probabilities(x) for net in self.nets]).mean(dim=0)
 
 
 class RecordingNorm(nn.Module):
