@@ -2,9 +2,9 @@
 fit_attention) over Whisper's frames (the library's cached `whisperframes` features and their Opus
 copies, as `--model encoder_attention` reads them), its out-of-corpus probabilities cached as
 runs/exp/probs/NAME.npz for combos.py (outer folds; with "all", the leave-two-out fits and the codec
-pairs too).
+pairs too; "inner": the leave-two-out fits only, added to an existing NAME.npz).
 
-    python scripts/experiments/attn.py NAME [outer|codec|all] [epochs] [hidden] [seed] [unused] [consistency] [seeds] [crop]
+    python scripts/experiments/attn.py NAME [outer|codec|all|inner] [epochs] [hidden] [seed] [unused] [consistency] [seeds] [crop]
 """
 import sys, time, itertools, numpy as np
 from pathlib import Path
@@ -30,17 +30,17 @@ def fit(rows):
     pairs = (np.array([pos[i] for i in copies], int), len(rows) + np.arange(len(copies)))
     return S.fit_attention(m, [fr[i] for i in rows] + [op[i] for i in copies], y[both], masks[both], w, n,
                            S.absent_weights(), pairs)
-res = {}; t0 = time.time()
-for c in cs:
+res = dict(np.load(P / f"{name}.npz")) if scope == "inner" else {}; t0 = time.time()
+for c in cs if scope != "inner" else []:
     res[f"outer|{c}"] = fit(np.flatnonzero(corpus != c)).predict_proba([fr[i] for i in np.flatnonzero(corpus == c)])
     print(c, round(time.time() - t0), flush=True)
-if scope in ("all", "codec"):
-    for p, q in itertools.combinations(cs, 2) if scope == "all" else []:
+if scope in ("all", "codec", "inner"):
+    for p, q in itertools.combinations(cs, 2) if scope in ("all", "inner") else []:
         clf = fit(np.flatnonzero(~np.isin(corpus, [p, q])))
         res[f"inner|{p}|{q}"] = clf.predict_proba([fr[i] for i in np.flatnonzero(corpus == q)])
         res[f"inner|{q}|{p}"] = clf.predict_proba([fr[i] for i in np.flatnonzero(corpus == p)])
         print(p, q, round(time.time() - t0), flush=True)
-    clf = fit(np.arange(len(y))); ll = sorted(op)
-    np.savez(P / f"{name}_codec.npz", lossless=clf.predict_proba([fr[i] for i in ll]), opus=clf.predict_proba([op[i] for i in ll]))
+    clf = fit(np.arange(len(y))) if scope != "inner" else None; ll = sorted(op)
+    if clf is not None: np.savez(P / f"{name}_codec.npz", lossless=clf.predict_proba([fr[i] for i in ll]), opus=clf.predict_proba([op[i] for i in ll]))
 np.savez(P / f"{name}.npz", **res)
 print("done", round(time.time() - t0))
