@@ -33,6 +33,9 @@ def fit_T(lg, tr, how):
     if how == "nll": return fit_temperature(np.concatenate(lg), np.concatenate(tr))
     def sm(z, t):
         z = z / t; z = z - z.max(1, keepdims=True); e = np.exp(z); return e / e.sum(1, keepdims=True)
+    if how in ("lib_eq", "lib_ece"):  # the library's (training.export.fit_temperature, each corpus alike)
+        return fit_temperature(np.concatenate(lg), np.concatenate(tr), np.concatenate([np.full(len(t), k) for k, t in enumerate(tr)]),
+                               target="nll" if how == "lib_eq" else "ece")
     if how == "eq":
         cost = [np.mean([-np.log(sm(z, t)[np.arange(len(yy)), yy] + 1e-12).mean() for z, yy in zip(lg, tr)]) for t in GRID]
     elif how == "ece":
