@@ -41,11 +41,11 @@ def fit_temperature(logits, labels, groups=None, target: str = "nll") -> float:
         from ..evaluation import expected_calibration_error
 
         yn = np.asarray(labels)
-        members = [g == k for k in range(g.max() + 1)]
+        in_group = [g == k for k in range(g.max() + 1)]
 
         def cost(t: torch.Tensor) -> float:
             p = torch.softmax(z / t, dim=1).numpy()
-            return float(np.mean([expected_calibration_error(p[m], yn[m]) for m in members]))
+            return float(np.mean([expected_calibration_error(p[m], yn[m]) for m in in_group]))
 
         costs = torch.tensor([cost(t) for t in grid])
     elif target == "nll":
