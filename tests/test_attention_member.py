@@ -189,7 +189,8 @@ def test_the_shipped_models_are_the_recipe_as_written(name, adaptive):
     models = files("avemotion") / "models"
     card = json.loads((models / f"{name}.json").read_text())
     assert card["kind"] == "encoder"
-    want = {k: _member_card(m, codec=not adaptive) for k, m in encoder_members("encoder", adaptive).items()}
+    members = encoder_members("encoder", adaptive).items()
+    want = json.loads(json.dumps({k: _member_card(m, codec=not adaptive) for k, m in members}))  # as the card stores it
     assert card["training"]["members"] == want
     session = ort.InferenceSession(str(models / f"{name}.onnx"), providers=["CPUExecutionProvider"])
     assert {i.name for i in session.get_inputs()} == set(card["inputs"])
