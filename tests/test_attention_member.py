@@ -103,12 +103,12 @@ def test_a_training_crop_is_a_contiguous_stretch_of_at_least_its_share():
 
 def test_the_adapted_variant_keeps_the_regressions_only():
     """speech_adaptive standardises fixed-size statistics within a recording; frames are not among them.
-    The shipped `speech` is the three regressions (`encoder`); `encoder_attention` adds the network."""
+    The shipped `speech` (`encoder`) adds the network to the regressions; `encoder_regressions` has none."""
     from avemotion.training.speech import AttentionMember, adapted_features, encoder_members
 
-    assert any(isinstance(m, AttentionMember) for m in encoder_members("encoder_attention").values())
-    assert not any(isinstance(m, AttentionMember) for m in encoder_members("encoder_attention", adaptive=True).values())
-    assert not any(isinstance(m, AttentionMember) for m in encoder_members().values())  # `speech` as shipped
+    assert any(isinstance(m, AttentionMember) for m in encoder_members().values())  # `speech` as shipped
+    assert not any(isinstance(m, AttentionMember) for m in encoder_members(adaptive=True).values())
+    assert not any(isinstance(m, AttentionMember) for m in encoder_members("encoder_regressions").values())
     rng = np.random.default_rng(0)
     feats = {"voice": list(rng.normal(size=(6, 3))), "whisperframes": [rng.normal(size=(int(t), 4)) for t in range(2, 8)]}
     out = adapted_features(feats, np.array(list("aabbcc")), np.arange(4), np.arange(4, 6), 1, 0)
@@ -147,7 +147,7 @@ def test_codec_consistency_keeps_the_network_from_reading_what_the_codec_changes
 
 @pytest.mark.slow
 def test_the_attention_recipe_exports_its_member_and_the_analyser_feeds_it(tmp_path):
-    """`train speech --model encoder_attention` on a few clips of three corpora: the model's card names the
+    """`train speech` (the `encoder` recipe) on a few clips of three corpora: the model's card names the
     frames input, the analyser computes it, and the graph reads it — its answer moves when the frames do."""
     pytest.importorskip("torch")
     import json
@@ -162,9 +162,9 @@ def test_the_attention_recipe_exports_its_member_and_the_analyser_feeds_it(tmp_p
     items = read_corpora([need(RAVDESS), need(SHARED / "casia_speech_16k"), need(SHARED / "emovo_speech_16k")])
     rng = np.random.default_rng(1)
     items = [items[i] for i in sorted(rng.choice(len(items), 60, replace=False))]
-    path = train_and_export(items, "encoder_attention", tmp_path)
+    path = train_and_export(items, "encoder", tmp_path)
     card = json.loads(path.with_suffix(".json").read_text())
-    assert path.name == "speech_encoder_attention.onnx" and card["inputs"]["attention"]["kind"] == "whisperframes"
+    assert path.name == "speech.onnx" and card["inputs"]["attention"]["kind"] == "whisperframes"
     sa = SpeechAnalyzer(path, vad=False)
     feeds = sa.features(load_audio(items[0].path))
     assert feeds["attention"].ndim == 3 and feeds["attention"].shape[2] == card["inputs"]["attention"]["dim"]
@@ -172,3 +172,26 @@ def test_the_attention_recipe_exports_its_member_and_the_analyser_feeds_it(tmp_p
     assert p.shape == (len(card["labels"]),) and abs(float(p.sum()) - 1) < 1e-4
     moved = sa.bundle.run_feeds({**feeds, "attention": feeds["attention"][:, ::-1] * -1.0})[0]
     assert np.abs(moved - p).max() > 1e-3
+
+
+@pytest.mark.parametrize("name, adaptive", [("speech", False), ("speech_adaptive", True)])
+def test_the_shipped_models_are_the_recipe_as_written(name, adaptive):
+    """The shipped `speech` and `speech_adaptive` were trained from `encoder_members()` as it stands
+    (a recipe edited without retraining fails here), and each graph reads the inputs its card names."""
+    pytest.importorskip("torch")
+    import json
+    from importlib.resources import files
+
+    import onnxruntime as ort
+
+    from avemotion.training.speech import _member_card, encoder_members
+
+    models = files("avemotion") / "models"
+    card = json.loads((models / f"{name}.json").read_text())
+    assert card["kind"] == "encoder"
+    members = encoder_members("encoder", adaptive).items()
+    want = json.loads(json.dumps({k: _member_card(m, codec=not adaptive) for k, m in members}))  # as the card stores it
+    assert card["training"]["members"] == want
+    session = ort.InferenceSession(str(models / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+    assert {i.name for i in session.get_inputs()} == set(card["inputs"])
+    assert ("attention" in card["inputs"]) is not adaptive

@@ -1,6 +1,6 @@
 """Throwaway: the attention member (training.speech.AttentionMember, fitted by the library's
 fit_attention) over Whisper's frames (the library's cached `whisperframes` features and their Opus
-copies, as `--model encoder_attention` reads them), its out-of-corpus probabilities cached as
+copies, as `--model encoder` reads them), its out-of-corpus probabilities cached as
 runs/exp/probs/NAME.npz for combos.py (outer folds; with "all", the leave-two-out fits and the codec
 pairs too; "inner": the leave-two-out fits only, added to an existing NAME.npz).
 
@@ -20,7 +20,7 @@ m = S.AttentionMember(epochs=int(sys.argv[3]) if len(sys.argv) > 3 else 6,
 meta = np.load(P / "meta.npz"); y, corpus, masks = meta["y"], meta["corpus"], meta["masks"]
 n = masks.shape[1]; cs = sorted(set(corpus))
 items = read_corpora([D + c for c in ["ravdess_speech_16k", "casia_speech_16k", "emovo_speech_16k", "nemo_speech_16k", "ased_speech_16k"]])
-feats = S.model_features(items, "encoder_attention", progress=False)
+feats = S.model_features(items, "encoder", progress=False)
 fr = feats[m.kind]; op = {int(i): feats[f"{m.kind}@{S.ENCODER_CODEC}"][i] for i in S.codec_rows(feats, np.arange(len(y)))}
 del feats
 def fit(rows):

@@ -14,7 +14,7 @@ scope, C, K, share = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sy
 meta = np.load(P / "meta.npz"); y, corpus, masks = meta["y"], meta["corpus"], meta["masks"]
 n = masks.shape[1]; cs = sorted(set(corpus)); rng = np.random.default_rng(0)
 items = read_corpora([D + c for c in ["ravdess_speech_16k", "casia_speech_16k", "emovo_speech_16k", "nemo_speech_16k", "ased_speech_16k"]])
-feats = S.model_features(items, "encoder_attention", progress=False)
+feats = S.model_features(items, "encoder", progress=False)
 def ms(f): f = np.asarray(f, np.float32); return np.concatenate([f.mean(0), f.std(0)])
 def crop(f):
     t = len(f); k = max(2, int(np.ceil(rng.uniform(share, 1.0) * t))) if t > 2 else t; s = rng.integers(0, t - k + 1); return ms(f[s:s + k])

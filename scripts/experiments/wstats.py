@@ -15,7 +15,7 @@ scope, C = sys.argv[1], float(sys.argv[2]); variants = sys.argv[3:]
 meta = np.load(P / "meta.npz"); y, corpus, masks = meta["y"], meta["corpus"], meta["masks"]
 n = masks.shape[1]; cs = sorted(set(corpus))
 items = read_corpora([D + c for c in ["ravdess_speech_16k", "casia_speech_16k", "emovo_speech_16k", "nemo_speech_16k", "ased_speech_16k"]])
-feats = S.model_features(items, "encoder_attention", progress=False)
+feats = S.model_features(items, "encoder", progress=False)
 def stats(f):
     f = np.asarray(f, np.float32); d = np.diff(f, axis=0) if len(f) > 1 else np.zeros_like(f)
     return np.concatenate([f.mean(0), f.std(0), d.std(0), np.percentile(f, 10, 0), np.percentile(f, 90, 0)])

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-SPEECH_KINDS = ["encoder", "encoder_attention", "ensemble", "cnn", "linear", "baseline"]
+SPEECH_KINDS = ["encoder", "encoder_regressions", "ensemble", "cnn", "linear", "baseline"]
 SHOWN = ("n", "accuracy", "unweighted_accuracy", "macro_f1", "expected_calibration_error")
 
 
