@@ -73,7 +73,7 @@ def test_shipped_speaker_adapted_model_hears_them_across_one_voice(speech_clips)
     truth, predicted = [], []
     for speaker in sorted({s for _, _, s in clips}):
         rows = [i for i, c in enumerate(clips) if c[2] == speaker]
-        batch = {k: np.concatenate([feeds[i][k] for i in rows]) for k in feeds[0]}
+        batch = {k: np.concatenate([feeds[i][k] for i in rows]) for k in sa.adaptive.card["inputs"]}  # as analyze does
         probs = np.asarray(sa.adaptive.run_feeds(batch))
         predicted += ["neutral" if sa.labels[j] == "calm" else sa.labels[j] for j in probs.argmax(1)]
         truth += [clips[i][1] for i in rows]
