@@ -52,9 +52,11 @@ ATTENTION_TEXT = (
     "frames a second, 1,024 wide): each frame projected to 32 units, pooled over time by a learned "
     "attention and by the mean, then a linear layer (AttentionPooling)"
 )
-#: What the codec copies add to :data:`ENCODER_TEXT` (the speaker-adapted variant trains without them).
+#: What the codec copies add to :data:`ENCODER_TEXT` (the speaker-adapted variant trains without them);
+#: ``{held}``: the members with a codec-consistency penalty, by number ("1, 2 and 4").
 ENCODER_CODEC_TEXT = (
-    "; the first two also held to read the same from a clip and its Opus copy (a penalty on the change of their logits)"
+    "; members {held} also held to read the same from a clip and its Opus copy "
+    "(a penalty on the change of their logits)"
 )
 
 

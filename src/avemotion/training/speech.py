@@ -1200,6 +1200,11 @@ def _member_card(m: Member | AttentionMember, codec: bool = True) -> dict:
     return card
 
 
+def _in_words(names: list[str]) -> str:
+    """Numbers in words: "1", "1 and 2", "1, 2 and 4"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _export_encoder(
     items: Sequence[Item], y: np.ndarray, path: Path, *, adaptive: bool = False, model: str = "encoder", **_
 ) -> dict:
@@ -1208,6 +1213,8 @@ def _export_encoder(
     made = _encoder_onnx(items, y, path, adaptive=adaptive, model=model)
     calibrated = not adaptive or ADAPT_CALIBRATE
     attention = "attention" in made["dims"]
+    members = encoder_members(model, adaptive)
+    held = [str(i + 1) for i, m in enumerate(members.values()) if m.consistency > 0]
     card: dict = {
         "inputs": {
             "voice": _encoder_input("voice", made["dims"]["voice"]),
@@ -1221,7 +1228,7 @@ def _export_encoder(
             if attention
             else ENCODER_TEXT.format(what="three softmax regressions")
         )
-        + ("" if adaptive else ENCODER_CODEC_TEXT)
+        + ("" if adaptive or not held else ENCODER_CODEC_TEXT.format(held=_in_words(held)))
         + ("; then a temperature fitted across corpora" if calibrated else ""),
         "calibration": {
             "temperature": made["temperature"],
@@ -1229,7 +1236,7 @@ def _export_encoder(
             "trained on the others (" + CALIBRATION_TEXT[ENCODER_CALIBRATION] + ", each corpus weighing alike)",
         },
         "training": {
-            "members": {k: _member_card(m, codec=not adaptive) for k, m in encoder_members(model, adaptive).items()},
+            "members": {k: _member_card(m, codec=not adaptive) for k, m in members.items()},
             "loss": "softmax renormalised over the classes of each clip's corpus; each (corpus, "
             "class) cell weighted alike (balanced_weights)",
         },
